@@ -1,0 +1,95 @@
+"""The read path's shapes, shared by the API's responses and the Streamlit pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["running", "success", "failure", "cancelled", "skipped"]
+DecidedStatus = Literal["success", "failure"]
+
+
+class RunOut(BaseModel):
+    """A stored run: the seed's run shape plus id, external_id, source and url."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    pipeline: str
+    status: Status
+    started_at: datetime
+    finished_at: datetime | None
+    duration_sec: float | None
+    branch: str
+    commit: str
+    triggered_by: str
+    external_id: str | None
+    source: str
+    url: str | None
+
+
+class Health(BaseModel):
+    """All-time health of a pipeline (or of one branch of it), by its decided runs."""
+
+    state: Literal["passing", "failing", "unknown"] = Field(
+        description="By the latest decided run by finished_at; unknown when there is none."
+    )
+    failure_streak: int = Field(
+        description="Consecutive failures ending at the latest decided run."
+    )
+    failing_since: datetime | None = Field(
+        description="finished_at of the streak's first failure; null when passing."
+    )
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    mean_time_to_green_sec: float | None = Field(
+        description="Mean over failure episodes that recovered inside the window of (recovering "
+        "success's finished_at - episode's first failure's finished_at)."
+    )
+
+
+class Totals(BaseModel):
+    total: int = Field(description="Every run that started in the window.")
+    success: int
+    failure: int
+    running: int
+    cancelled: int
+    skipped: int
+    success_rate: float | None = Field(
+        description="success / (success + failure), 4 decimals; null when both are 0."
+    )
+    avg_duration_sec: float | None = Field(description="Over the window's decided runs.")
+    p50_duration_sec: float | None = Field(
+        description="Median duration of the window's decided runs (percentile_cont)."
+    )
+    p95_duration_sec: float | None = Field(
+        description="95th percentile duration of the window's decided runs (percentile_cont)."
+    )
+    last_status: DecidedStatus | None = Field(
+        description="The window's decided run with the latest finished_at (ties by id)."
+    )
+    last_finished_at: datetime | None
+
+
+class PipelineSummary(Totals):
+    pipeline: str
+    health: Health
+
+
+class Summary(Totals):
+    window_minutes: int
+    as_of: datetime = Field(description="The database time the figures describe.")
+    per_pipeline: list[PipelineSummary] = Field(
+        description="One entry per pipeline with a run in the window, sorted by name."
+    )
+
+
+class PipelineOut(BaseModel):
+    id: int
+    name: str
+    branches: list[str] = Field(description="Branches with runs, most recent first.")
+    total_runs: int
+    last_run_at: datetime | None
+    health: Health

@@ -1,0 +1,117 @@
+"""Run listings, newest first, with a keyset cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.orm import Session
+
+from analytics.models import PipelineOut, RunOut
+from analytics.summary import health
+from ingest_api.models import Pipeline, Run, RunStatus
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cursor:
+    started_at: datetime
+    run_id: int
+
+    def encode(self) -> str:
+        raw = f"{self.started_at.isoformat()}|{self.run_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            started, run_id = raw.split("|")
+            parsed = datetime.fromisoformat(started)
+            if parsed.tzinfo is None:
+                raise ValueError("naive cursor")
+            return cls(parsed, int(run_id))
+        except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+            raise InvalidCursor(value) from exc
+
+
+_RUN_COLUMNS = (
+    Run.id,
+    Pipeline.name.label("pipeline"),
+    Run.status,
+    Run.started_at,
+    Run.finished_at,
+    Run.duration_sec,
+    Run.branch,
+    Run.commit,
+    Run.triggered_by,
+    Run.external_id,
+    Run.source,
+    Run.url,
+)
+
+
+def runs(
+    session: Session,
+    *,
+    limit: int = 20,
+    pipeline: str | None = None,
+    branch: str | None = None,
+    status: RunStatus | None = None,
+    before: Cursor | None = None,
+) -> tuple[list[RunOut], Cursor | None]:
+    """Runs newest `started_at` first (ties by id), and the cursor of the next page if any."""
+    query = select(*_RUN_COLUMNS).join(Pipeline, Pipeline.id == Run.pipeline_id)
+    if pipeline is not None:
+        query = query.where(Pipeline.name == pipeline)
+    if branch is not None:
+        query = query.where(Run.branch == branch)
+    if status is not None:
+        query = query.where(Run.status == status)
+    if before is not None:
+        query = query.where(tuple_(Run.started_at, Run.id) < (before.started_at, before.run_id))
+    query = query.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit + 1)
+    rows = [RunOut.model_validate(dict(row)) for row in session.execute(query).mappings()]
+    page = rows[:limit]
+    cursor = Cursor(page[-1].started_at, page[-1].id) if len(rows) > limit else None
+    return page, cursor
+
+
+_PIPELINES = text(
+    """
+    with branches as (
+        select pipeline_id, branch, count(*) as runs, max(started_at) as last_started_at
+        from runs
+        group by pipeline_id, branch
+    )
+    select
+        pipelines.id,
+        pipelines.name,
+        coalesce(
+            array_agg(branches.branch order by branches.last_started_at desc, branches.branch)
+                filter (where branches.branch is not null),
+            '{}'
+        ) as branches,
+        coalesce(sum(branches.runs), 0)::bigint as total_runs,
+        max(branches.last_started_at) as last_run_at
+    from pipelines
+    left join branches on branches.pipeline_id = pipelines.id
+    group by pipelines.id, pipelines.name
+    order by pipelines.name
+    """
+)
+
+
+def pipelines(session: Session) -> list[PipelineOut]:
+    """Every pipeline with its branches (most recent first) and all-time health."""
+    healths = health(session)
+    return [
+        PipelineOut.model_validate({**row, "health": healths[row["name"]]})
+        for row in session.execute(_PIPELINES).mappings()
+    ]

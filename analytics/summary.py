@@ -1,0 +1,64 @@
+"""Window summaries and health, read through the SQL functions in `sql/functions`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from analytics.models import Health, PipelineSummary, Summary
+
+_SUMMARY = text("select * from run_summary(:minutes, :pipeline, :branch)")
+_HEALTH = text("select * from pipeline_health(:minutes, :pipeline, :branch)")
+
+_HEALTH_FIELDS = tuple(Health.model_fields)
+
+
+def health(
+    session: Session,
+    *,
+    window_minutes: int | None = None,
+    pipeline: str | None = None,
+    branch: str | None = None,
+) -> dict[str, Health]:
+    """Health per pipeline name; time to green counts recoveries in the last `window_minutes`."""
+    rows = session.execute(
+        _HEALTH, {"minutes": window_minutes, "pipeline": pipeline, "branch": branch}
+    ).mappings()
+    return {
+        row["pipeline"]: Health.model_validate({f: row[f] for f in _HEALTH_FIELDS}) for row in rows
+    }
+
+
+def summary(
+    session: Session,
+    *,
+    minutes: int = 1440,
+    pipeline: str | None = None,
+    branch: str | None = None,
+) -> Summary:
+    """The contract's summary for runs with now - minutes < started_at <= now."""
+    rows = [
+        dict(row)
+        for row in session.execute(
+            _SUMMARY, {"minutes": minutes, "pipeline": pipeline, "branch": branch}
+        ).mappings()
+    ]
+    total: dict[str, Any] = next(row for row in rows if row["is_total"])
+    per_pipeline = sorted((row for row in rows if not row["is_total"]), key=lambda r: r["pipeline"])
+    healths = (
+        health(session, window_minutes=minutes, pipeline=pipeline, branch=branch)
+        if per_pipeline
+        else {}
+    )
+    return Summary.model_validate(
+        {
+            **total,
+            "window_minutes": minutes,
+            "per_pipeline": [
+                PipelineSummary.model_validate({**row, "health": healths[row["pipeline"]]})
+                for row in per_pipeline
+            ],
+        }
+    )

@@ -1,0 +1,3 @@
+from ingest_api.cli import main
+
+main()

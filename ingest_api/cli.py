@@ -1,0 +1,320 @@
+"""The `pulse` command: run the system, the API alone, migrations, demo data, tokens, psql."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import make_url
+from sqlalchemy.orm import sessionmaker
+
+from ingest_api import embedded_pg, migrate
+from ingest_api.config import Settings, get_settings, read_token_file, write_new_token
+from ingest_api.db import libpq_url, make_engine
+from ingest_api.supervisor import Child, child_env, python_module
+
+app = typer.Typer(
+    help="Pipeline Pulse: CI/CD pipeline health, live.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class Shutdown(Exception):
+    """SIGTERM, handled like Ctrl-C: stop everything we started, in order."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Shutdown
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    kind: str  # "embedded" or "external"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def _database(settings: Settings, *, start: bool, join: bool = True) -> Iterator[Database]:
+    """DATABASE_URL if set; else (when `join`) the embedded server a running `pulse up` owns;
+    else (when `start`) an embedded server of our own for the duration of the block."""
+    if settings.database_url:
+        # `pulse up` hands its children the embedded server's URL and says so.
+        yield Database(settings.database_url, settings.database_kind)
+        return
+    url = embedded_pg.attach(settings.data_dir) if join else None
+    if url is not None:
+        yield Database(url, "embedded")
+        return
+    if not start:
+        raise _fail(
+            f"no database: nothing runs for {settings.data_dir}. Start it with `pulse up`, "
+            "or set DATABASE_URL."
+        )
+    server = embedded_pg.EmbeddedPostgres(settings.data_dir)
+    try:
+        url = server.start()
+    except embedded_pg.EmbeddedServerError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        yield Database(url, "embedded")
+    finally:
+        server.stop()
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _workers(settings: Settings) -> int:
+    return settings.api_workers or os.cpu_count() or 1
+
+
+def _wait_ready(url: str, child: Child, timeout: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process is None or child.process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
+    api = f"http://{_display_host(settings.api_host)}:{settings.api_port}"
+    where = (
+        f"embedded PostgreSQL in {settings.data_dir / 'postgres'}"
+        if db.kind == "embedded"
+        else f"{make_url(db.url).render_as_string(hide_password=True)}"
+    )
+    console.print("\n[bold green]Pipeline Pulse is up.[/bold green]\n")
+    console.print(f"  API        {api}")
+    console.print(f"  API docs   {api}/docs")
+    console.print(f"  Database   {where}  (`pulse psql` opens a shell)")
+    console.print(f"  Demo mode  {'on' if settings.demo else 'off'}")
+    if new_token:
+        console.print("\n  Ingest token (shown once; `pulse token` prints it again):")
+        console.print(f"  [bold]{new_token}[/bold]")
+    elif settings.ingest_token:
+        console.print("\n  Ingest token: from PULSE_INGEST_TOKEN")
+    else:
+        console.print("\n  Ingest token: `pulse token` prints it")
+    token_expr = '"$PULSE_INGEST_TOKEN"' if settings.ingest_token else '"$(.venv/bin/pulse token)"'
+    console.print("\nSend a run:\n")
+    console.print(
+        f"  curl -X POST {api}/api/events/run \\\n"
+        f'    -H "Authorization: Bearer {token_expr[1:-1]}" \\\n'
+        '    -H "Content-Type: application/json" \\\n'
+        '    -d \'{"pipeline": "web", "status": "success", "duration_sec": 42,'
+        ' "branch": "main", "commit": "5184f9c", "triggered_by": "octocat"}\'',
+        soft_wrap=True,
+    )
+    console.print(f"\n  curl {api}/api/metrics/summary\n")
+    console.print("Press Ctrl-C to stop.\n")
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+
+
+@app.command()
+def up() -> None:
+    """Run the whole system: database (embedded unless DATABASE_URL), migrations, API."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    children: list[Child] = []
+    try:
+        with _database(settings, start=True, join=False) as db:
+            console.print("Migrating the database …")
+            migrate.upgrade(db.url)
+            new_token = None
+            if not settings.ingest_token and read_token_file(settings.token_file) is None:
+                new_token = write_new_token(settings.token_file)
+            env = child_env(
+                DATABASE_URL=db.url,
+                PULSE_DATABASE_KIND=db.kind,
+                PULSE_DATA_DIR=str(settings.data_dir.resolve()),
+            )
+            api = Child("api", python_module("ingest_api", "api"), env)
+            children.append(api)
+            api.start()
+            if not _wait_ready(
+                f"http://{_display_host(settings.api_host)}:{settings.api_port}", api
+            ):
+                raise _fail(
+                    f"the API did not come up on port {settings.api_port} (is the port in use?)",
+                    code=1,
+                )
+            _banner(settings, db, new_token)
+            while True:
+                for child in children:
+                    code = child.poll()
+                    if code is not None:
+                        err.print(
+                            f"[yellow]{child.name} exited with {code}; restarting in "
+                            f"{child.backoff:.0f} s[/yellow]"
+                        )
+                time.sleep(0.5)
+    except (KeyboardInterrupt, Shutdown):
+        console.print("\nStopping …")
+    finally:
+        for child in reversed(children):
+            child.stop()
+    console.print("Stopped.")
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Default: PULSE_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: PULSE_API_PORT.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Default: PULSE_API_WORKERS, else one per core.")
+    ] = None,
+) -> None:
+    """Run the API alone (attaches to the embedded server `pulse up` runs, or DATABASE_URL)."""
+    import uvicorn
+
+    settings = _settings()
+    with _database(settings, start=False) as db:
+        os.environ["DATABASE_URL"] = db.url
+        os.environ["PULSE_DATABASE_KIND"] = db.kind
+        os.environ["PULSE_DATA_DIR"] = str(settings.data_dir.resolve())
+        get_settings.cache_clear()
+        uvicorn.run(
+            "ingest_api.main:create_app",
+            factory=True,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            workers=workers or _workers(settings),
+            access_log=False,
+            log_level="info",
+        )
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply every migration (to DATABASE_URL, or the embedded server)."""
+    settings = _settings()
+    with _database(settings, start=True) as db:
+        migrate.upgrade(db.url)
+    console.print("Database is at the latest migration.")
+
+
+@app.command()
+def simulate(
+    count: Annotated[int, typer.Option(min=1, max=1_000_000, help="Runs to create.")] = 500,
+    fail_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of failures.")] = 0.25,
+    pipelines: Annotated[
+        str, typer.Option(help="Comma-separated pipeline names.")
+    ] = "web,api,worker,docs",
+    hours: Annotated[float, typer.Option(min=0.01, help="Spread runs over past hours.")] = 24.0,
+) -> None:
+    """Create realistic demo runs through the ingest path (source "simulator")."""
+    from ingest_api.simulate.service import simulate as run_simulation
+
+    names = [p.strip() for p in pipelines.split(",") if p.strip()]
+    if not names:
+        raise _fail("--pipelines names no pipeline")
+    settings = _settings()
+    with _database(settings, start=True) as db:
+        migrate.upgrade(db.url)
+        engine = make_engine(db.url, pool_size=1)
+        batch = 500
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("runs", total=count)
+            done = 0
+            while done < count:
+                size = min(batch, count - done)
+                with sessionmaker(engine).begin() as session:
+                    run_simulation(session, names, count=size, fail_rate=fail_rate, hours=hours)
+                done += size
+                progress.update(task, completed=done)
+        engine.dispose()
+    console.print(f"Created {count} runs for {', '.join(names)}.")
+
+
+@app.command()
+def token(
+    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the token.")] = False,
+) -> None:
+    """Print the ingest token (creating one in the data dir if there is none)."""
+    settings = _settings()
+    if settings.ingest_token:
+        if rotate:
+            raise _fail("the token comes from PULSE_INGEST_TOKEN; change it there")
+        print(settings.ingest_token)
+        return
+    current = read_token_file(settings.token_file)
+    if current is None or rotate:
+        current = write_new_token(settings.token_file)
+        if rotate:
+            err.print("Rotated: the running API accepts only the new token from now on.")
+    print(current)
+
+
+@app.command("db-url")
+def db_url() -> None:
+    """Print the database URL (of DATABASE_URL, or of the embedded server `pulse up` runs)."""
+    settings = _settings()
+    with _database(settings, start=False) as db:
+        print(libpq_url(db.url))
+
+
+@app.command()
+def psql() -> None:
+    """Open psql on the database."""
+    settings = _settings()
+    binary = embedded_pg.default_bin_dir() / "psql"
+    program = str(binary) if binary.exists() else shutil.which("psql")
+    if program is None:
+        raise _fail("psql is not installed")
+    with _database(settings, start=False) as db:
+        url = make_url(libpq_url(db.url))
+        env = dict(os.environ)
+        # The password travels in the environment, never on a command line others can read.
+        if url.password:
+            env["PGPASSWORD"] = str(url.password)
+        safe = url.set(password=None).render_as_string(hide_password=False)
+        os.execvpe(program, [program, safe], env)  # noqa: S606
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

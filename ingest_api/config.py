@@ -1,0 +1,95 @@
+"""Settings: one class, read once from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_FILE = "ingest-token"  # noqa: S105 (a file name, not a secret)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Field(default=Path(".pulse"), validation_alias="PULSE_DATA_DIR")
+    api_host: str = Field(default="127.0.0.1", validation_alias="PULSE_API_HOST")
+    api_port: int = Field(default=8000, validation_alias="PULSE_API_PORT")
+    ui_port: int = Field(default=5173, validation_alias="PULSE_UI_PORT")
+    streamlit_port: int = Field(default=8501, validation_alias="PULSE_STREAMLIT_PORT")
+    ingest_token: str | None = Field(default=None, validation_alias="PULSE_INGEST_TOKEN")
+    cors_origins_raw: Annotated[list[str] | None, NoDecode] = Field(
+        default=None, validation_alias="PULSE_CORS_ORIGINS"
+    )
+    demo: bool = Field(default=False, validation_alias="PULSE_DEMO")
+    public_url: str | None = Field(default=None, validation_alias="PULSE_PUBLIC_URL")
+    environment: str = Field(default="local", validation_alias="PULSE_ENVIRONMENT")
+    api_workers: int | None = Field(default=None, validation_alias="PULSE_API_WORKERS")
+    # Set by `pulse up` / `pulse api` for their children when they run the embedded server.
+    database_kind: str = Field(default="external", validation_alias="PULSE_DATABASE_KIND")
+
+    @field_validator("cors_origins_raw", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("ingest_token")
+    @classmethod
+    def _refuse_placeholder(cls, value: str | None) -> str | None:
+        # `.env.example` ships a placeholder; running with it would be an open door.
+        if value is not None and value.strip() in {"", "changeme", "change-me"}:
+            raise ValueError("PULSE_INGEST_TOKEN holds a placeholder; set a real secret")
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        if self.cors_origins_raw is not None:
+            return self.cors_origins_raw
+        return [
+            f"http://{host}:{port}"
+            for port in (self.ui_port, self.streamlit_port)
+            for host in ("localhost", "127.0.0.1")
+        ]
+
+    @property
+    def api_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.api_host in {"0.0.0.0", "::"} else self.api_host  # noqa: S104
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / TOKEN_FILE
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def read_token_file(path: Path) -> str | None:
+    try:
+        token = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return token or None
+
+
+def write_new_token(path: Path) -> str:
+    """Create (or replace) the stored ingest token, readable by its owner only."""
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.chmod(0o600)
+    tmp.write_text(token + "\n")
+    tmp.replace(path)
+    return token

@@ -1,0 +1,45 @@
+"""Engine and sessions. The engine is built in the app's lifespan; a request's session owns its
+transaction (commit on success, roll back on error); services only flush."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def sqlalchemy_url(url: str) -> URL:
+    """Accept libpq-style URLs (postgres://, postgresql://) and select the psycopg 3 driver."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.drivername in {"postgresql", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def libpq_url(url: str) -> str:
+    """The same database as a plain libpq URL (for psql and raw psycopg)."""
+    return sqlalchemy_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # Every timestamp leaves the database as UTC, so it serialises with a trailing Z.
+        connect_args={"options": "-c timezone=UTC", "application_name": "pipeline-pulse"},
+    )
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    with factory.begin() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,191 @@
+"""The error envelope: every 4xx/5xx body is `{"error": "<Kind>", "detail": ...}`.
+
+Exception tree (the `kind` is the envelope's `error`)::
+
+    PulseError
+    ├── ValidationFailed     422 ValidationError   (malformed JSON included)
+    ├── Unauthorized         401 Unauthorized
+    ├── Forbidden            403 Forbidden
+    ├── NotFound             404 NotFound
+    ├── Conflict             409 Conflict
+    ├── PayloadTooLarge      413 PayloadTooLarge
+    ├── RateLimited          429 RateLimited
+    └── DatabaseUnavailable  503 DatabaseUnavailable
+
+Routes raise these, never a bare HTTPException.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+FieldErrors = list[dict[str, str]]
+
+# SQLSTATEs raised by the functions in sql/functions.
+SQLSTATE_INVALID = "PP422"
+SQLSTATE_CONFLICT = "PP409"
+
+
+class PulseError(Exception):
+    status_code = 500
+    kind = "InternalError"
+
+    def __init__(self, detail: str | FieldErrors, *, headers: dict[str, str] | None = None):
+        super().__init__(detail if isinstance(detail, str) else repr(detail))
+        self.detail = detail
+        self.headers = headers
+
+
+class ValidationFailed(PulseError):
+    status_code = 422
+    kind = "ValidationError"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationFailed:
+        return cls([{"field": field, "message": message}])
+
+
+class Unauthorized(PulseError):
+    status_code = 401
+    kind = "Unauthorized"
+
+
+class Forbidden(PulseError):
+    status_code = 403
+    kind = "Forbidden"
+
+
+class NotFound(PulseError):
+    status_code = 404
+    kind = "NotFound"
+
+
+class Conflict(PulseError):
+    status_code = 409
+    kind = "Conflict"
+
+
+class PayloadTooLarge(PulseError):
+    status_code = 413
+    kind = "PayloadTooLarge"
+
+
+class RateLimited(PulseError):
+    status_code = 429
+    kind = "RateLimited"
+
+
+class DatabaseUnavailable(PulseError):
+    status_code = 503
+    kind = "DatabaseUnavailable"
+
+
+_KIND_BY_STATUS = {
+    cls.status_code: cls.kind
+    for cls in (
+        ValidationFailed,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        RateLimited,
+        DatabaseUnavailable,
+    )
+}
+_KIND_BY_STATUS[405] = "MethodNotAllowed"
+_KIND_BY_STATUS[400] = "BadRequest"
+
+
+def envelope(kind: str, detail: Any, status_code: int, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": kind, "detail": detail, **extra}, status_code=status_code)
+
+
+def error_response(exc: PulseError) -> JSONResponse:
+    response = envelope(exc.kind, exc.detail, exc.status_code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    # ("body", "duration_sec") -> "duration_sec"; ("query", "limit") -> "limit"
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts) or "body"
+
+
+def _reshape(errors: Any) -> FieldErrors:
+    reshaped = []
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            reshaped.append(
+                {
+                    "field": "body",
+                    "message": "malformed JSON: "
+                    + err.get("ctx", {}).get("error", err.get("msg", "")),
+                }
+            )
+        elif tuple(err["loc"]) == ("body",) and isinstance(err.get("input"), bytes):
+            # A body that was not sent as JSON (e.g. curl -d without a Content-Type header).
+            reshaped.append(
+                {
+                    "field": "body",
+                    "message": "send a JSON object with Content-Type: application/json",
+                }
+            )
+        else:
+            reshaped.append({"field": _field_name(tuple(err["loc"])), "message": err["msg"]})
+    return reshaped
+
+
+def from_database(exc: DBAPIError) -> PulseError | None:
+    """Map our functions' SQLSTATEs and connection failures onto the tree."""
+    orig = exc.orig
+    if isinstance(orig, psycopg.Error) and orig.diag.sqlstate in {
+        SQLSTATE_INVALID,
+        SQLSTATE_CONFLICT,
+    }:
+        field = orig.diag.column_name or "body"
+        message = orig.diag.message_primary or "rejected"
+        if orig.diag.sqlstate == SQLSTATE_CONFLICT:
+            return Conflict(message)
+        return ValidationFailed.field(field, message)
+    if isinstance(orig, psycopg.OperationalError) or exc.connection_invalidated:
+        return DatabaseUnavailable("the database is unreachable; try again shortly")
+    return None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PulseError)
+    async def _pulse(_: Request, exc: PulseError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return envelope("ValidationError", _reshape(exc.errors()), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = _KIND_BY_STATUS.get(exc.status_code, "Error")
+        response = envelope(kind, exc.detail, exc.status_code)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        mapped = from_database(exc)
+        if mapped is not None:
+            return error_response(mapped)
+        log.exception("database error")
+        return envelope("InternalError", "internal error", 500)

