@@ -51,7 +51,7 @@ class RunEvent(BaseModel):
         ge=0,
         allow_inf_nan=False,
         description="Finished runs only. Defaults to finished_at - started_at; must agree with "
-        "them within 1 s.",
+        "them within 1 s. Stored to the millisecond.",
     )
     branch: str | None = Field(default=None, max_length=255)
     commit: str | None = Field(default=None, max_length=64)

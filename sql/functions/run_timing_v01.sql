@@ -50,7 +50,10 @@ begin
         started_at := coalesce(
             p_started_at, finished_at - make_interval(secs => p_duration_sec), finished_at
         );
-        duration_sec := coalesce(p_duration_sec, extract(epoch from finished_at - started_at));
+        -- Durations are kept to the millisecond, so sums of them stay exact.
+        duration_sec := round(
+            coalesce(p_duration_sec, extract(epoch from finished_at - started_at))::numeric, 3
+        )::float8;
         if finished_at < started_at then
             raise exception using errcode = 'PP422', column = 'finished_at',
                 message = 'finished_at is before started_at';

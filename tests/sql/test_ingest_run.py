@@ -78,6 +78,11 @@ class TestTiming:
         run = ingest(session, started_at=T0, finished_at=T0 + timedelta(milliseconds=1500))
         assert run.duration_sec == 1.5
 
+    def test_durations_are_kept_to_the_millisecond(self, session: Session) -> None:
+        assert ingest(session, started_at=T0, duration_sec=1.23456).duration_sec == 1.235
+        derived = ingest(session, started_at=T0, finished_at=T0 + timedelta(microseconds=2_500_600))
+        assert derived.duration_sec == 2.501
+
     def test_disagreement_within_one_second_is_accepted(self, session: Session) -> None:
         run = ingest(
             session, started_at=T0, finished_at=T0 + timedelta(seconds=10), duration_sec=10.9
