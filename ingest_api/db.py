@@ -42,4 +42,6 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a client that got
+# its 200 reads its own write (the default, "request", would commit after sending).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -80,6 +80,12 @@ class TestIngestRun:
         assert late == done
         assert len(table_snapshot(api.db_url)["runs"]) == 1
 
+    def test_a_client_reads_its_own_write(self, api: Api) -> None:
+        # The transaction commits before the 200 goes out, never after.
+        for i in range(25):
+            run = api.ingest(event_body(status="running", commit=f"{i:07x}")).json()
+            assert api.client.get("/api/runs?limit=1").json()[0]["id"] == run["id"]
+
     def test_pipeline_clash_is_409(self, api: Api) -> None:
         api.ingest(event_body(pipeline="web", duration_sec=1, external_id="k"))
         before = table_snapshot(api.db_url)
