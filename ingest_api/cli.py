@@ -267,6 +267,33 @@ def simulate(
     console.print(f"Created {count} runs for {', '.join(names)}.")
 
 
+@app.command("rebuild-rollups")
+def rebuild_rollups() -> None:
+    """Recompute every rollup from runs (after a bulk load, or to repair), one pipeline at a
+    time: ingest goes on meanwhile, waiting only while its own pipeline is rebuilt."""
+    from sqlalchemy import text
+
+    settings = _settings()
+    with _database(settings, start=True) as db:
+        engine = make_engine(db.url, pool_size=1)
+        with engine.connect() as conn:
+            pipeline_ids = conn.execute(text("select id from pipelines order by id")).scalars()
+            ids = list(pipeline_ids)
+        started = time.monotonic()
+        with Progress(
+            TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as progress:
+            task = progress.add_task("pipelines", total=len(ids))
+            for pipeline_id in ids:
+                with engine.begin() as conn:
+                    conn.execute(text("select rebuild_rollups(:id)"), {"id": pipeline_id})
+                progress.advance(task)
+        engine.dispose()
+    console.print(
+        f"Rebuilt the rollups of {len(ids)} pipelines in {time.monotonic() - started:.1f} s."
+    )
+
+
 @app.command()
 def token(
     rotate: Annotated[bool, typer.Option("--rotate", help="Replace the token.")] = False,

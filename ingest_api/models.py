@@ -6,13 +6,16 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
+    CheckConstraint,
     DateTime,
     Double,
     Enum,
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     String,
     UniqueConstraint,
@@ -72,10 +75,27 @@ class Run(Base):
         Index("ix_runs_pipeline_id_started_at", "pipeline_id", text("started_at DESC")),
         Index("ix_runs_status", "status"),
         Index("ix_runs_started_at_id", "started_at", "id"),
-        # Health reads the latest decided runs of a pipeline by finished_at.
+        # Health and the window's last result probe the latest decided runs by finished_at:
+        # per pipeline and status, per pipeline, branch and status, and across pipelines.
         Index(
             "ix_runs_decided",
             "pipeline_id",
+            "status",
+            text("finished_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status IN ('success', 'failure')"),
+        ),
+        Index(
+            "ix_runs_decided_branch",
+            "pipeline_id",
+            "branch",
+            "status",
+            text("finished_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status IN ('success', 'failure')"),
+        ),
+        Index(
+            "ix_runs_decided_finished_at",
             text("finished_at DESC"),
             text("id DESC"),
             postgresql_where=text("status IN ('success', 'failure')"),
@@ -100,3 +120,73 @@ class Run(Base):
     updated_at: Mapped[datetime] = _timestamp(default_now=True)
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="runs", lazy="raise")
+
+
+class RunRollup(Base):
+    """Per pipeline, branch and UTC hour / day / month of `started_at`: what the summary sums.
+
+    Kept exact by the triggers on `runs` (sql/functions/rollups_v01.sql), in the same
+    transaction as the write. `duration_hist[b]` counts decided runs in duration bin `b`
+    (sql/functions/duration_bins_v01.sql); the array's subscripts are the bins.
+    """
+
+    __tablename__ = "run_rollups"
+
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(255), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    running: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    success: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    failure: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cancelled: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    decided_duration_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+
+    __table_args__ = (
+        CheckConstraint("grain in ('hour', 'day', 'month')", name="grain"),
+        # The summary reads every pipeline's buckets of a grain in a time range.
+        Index("ix_run_rollups_grain_bucket_start", "grain", "bucket_start"),
+    )
+
+
+class Recovery(Base):
+    """A failure episode that ended: the success that ended it and how long red lasted.
+
+    Two scopes: the whole pipeline (`per_branch` false: all branches interleaved) and the
+    success's own branch (`per_branch` true). Kept by the triggers on `runs`.
+    """
+
+    __tablename__ = "recoveries"
+
+    run_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    per_branch: Mapped[bool] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"))
+    branch: Mapped[str] = mapped_column(String(255))
+    recovered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    time_to_green_us: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_recoveries_recovered_at", "recovered_at"),)
+
+
+class RecoveryRollup(Base):
+    """Recoveries summed per grain and bucket of `recovered_at`, for time to green over long
+    windows. Rows of the whole-pipeline scope have `per_branch` false and branch ''."""
+
+    __tablename__ = "recovery_rollups"
+
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
+    per_branch: Mapped[bool] = mapped_column(primary_key=True)
+    branch: Mapped[str] = mapped_column(String(255), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    recoveries: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    time_to_green_us: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+    __table_args__ = (
+        CheckConstraint("grain in ('hour', 'day', 'month')", name="grain"),
+        Index("ix_recovery_rollups_grain_bucket_start", "grain", "bucket_start"),
+    )

@@ -95,8 +95,12 @@ def simulate(
 ) -> int:
     """Ingest simulated runs in the caller's transaction; returns how many were stored."""
     now = session.execute(text("select now()")).scalar_one()
+    batch = list(events(pipelines, count=count, fail_rate=fail_rate, now=now, hours=hours))
+    # Ingest locks one pipeline at a time until commit; taking them in name order keeps two
+    # simulations in flight from deadlocking.
+    batch.sort(key=lambda event: event.pipeline)
     stored = 0
-    for event in events(pipelines, count=count, fail_rate=fail_rate, now=now, hours=hours):
+    for event in batch:
         runs_service.ingest(session, event)
         stored += 1
         if on_progress is not None:

@@ -64,6 +64,14 @@ class TestPulseUp:
             assert simulated.returncode == 0, simulated.stderr
             assert httpx.get(f"{up.api_url}/api/metrics/summary?pipeline=api").json()["total"] == 30
 
+            # A rebuild while the system runs changes no figure.
+            before = httpx.get(f"{up.api_url}/api/metrics/summary?minutes=2880").json()
+            rebuilt = pulse("rebuild-rollups", env=up.env)
+            assert rebuilt.returncode == 0, rebuilt.stderr
+            assert "Rebuilt the rollups of 2 pipelines" in rebuilt.stdout
+            after = httpx.get(f"{up.api_url}/api/metrics/summary?minutes=2880").json()
+            assert {**after, "as_of": None} == {**before, "as_of": None}
+
             # `pulse api` alone attaches to the server `pulse up` runs.
             port = free_port()
             api = pulse_api(up.env, port)

@@ -1,0 +1,137 @@
+-- pipeline_health v02: the same figures as v01 without scanning a pipeline's history.
+-- Latest success and failure, the streak and where it began are index probes on the decided
+-- runs (the streak is counted over the failures since the last success only); time to green
+-- sums recoveries (kept by the rollup triggers) over the window's whole months, days and hours
+-- from recovery_rollups and its edges from recoveries. All time when p_window_minutes is null.
+create or replace function pipeline_health(
+    p_window_minutes integer default null,
+    p_pipeline text default null,
+    p_branch text default null
+)
+returns table (
+    pipeline text,
+    state text,
+    failure_streak integer,
+    failing_since timestamptz,
+    last_success_at timestamptz,
+    last_failure_at timestamptz,
+    mean_time_to_green_sec double precision
+)
+language sql
+stable
+as $$
+with in_scope as (
+    select id as pipeline_id, name as pipeline
+    from pipelines
+    where p_pipeline is null or name = p_pipeline
+),
+
+latest as (
+    select
+        in_scope.pipeline_id,
+        in_scope.pipeline,
+        last_success.id as success_id,
+        last_success.finished_at as last_success_at,
+        last_failure.id as failure_id,
+        last_failure.finished_at as last_failure_at,
+        last_failure.id is not null
+            and (last_success.id is null
+                 or (last_failure.finished_at, last_failure.id)
+                    > (last_success.finished_at, last_success.id)) as is_failing
+    from in_scope
+    cross join lateral decided_neighbor(
+        in_scope.pipeline_id, p_branch, 'success', 'infinity', 0, false
+    ) as last_success
+    cross join lateral decided_neighbor(
+        in_scope.pipeline_id, p_branch, 'failure', 'infinity', 0, false
+    ) as last_failure
+),
+
+streaks as (
+    select
+        latest.pipeline_id,
+        first_failure.finished_at as failing_since,
+        (
+            select count(*)
+            from runs
+            where runs.pipeline_id = latest.pipeline_id
+                and runs.status = 'failure'
+                and (p_branch is null or runs.branch = p_branch)
+                and (runs.finished_at, runs.id)
+                    > (coalesce(latest.last_success_at, '-infinity'),
+                       coalesce(latest.success_id, 0))
+        ) as failure_streak
+    from latest
+    cross join lateral decided_neighbor(
+        latest.pipeline_id, p_branch, 'failure',
+        coalesce(latest.last_success_at, '-infinity'), coalesce(latest.success_id, 0), true
+    ) as first_failure
+    where latest.is_failing
+),
+
+spans as (
+    select spans.*
+    from window_spans(
+        now() - make_interval(mins => p_window_minutes) + interval '1 microsecond',
+        now() + interval '1 microsecond'
+    ) as spans
+    where p_window_minutes is not null
+    union all
+    -- All time: every month bucket.
+    select 'month', '-infinity'::timestamptz, 'infinity'::timestamptz
+    where p_window_minutes is null
+),
+
+recovered as (
+    select recovery_rollups.pipeline_id, recovery_rollups.recoveries,
+        recovery_rollups.time_to_green_us
+    from spans
+    join recovery_rollups
+        on recovery_rollups.grain = spans.grain
+        and recovery_rollups.bucket_start >= spans.lo
+        and recovery_rollups.bucket_start < spans.hi
+    join in_scope on in_scope.pipeline_id = recovery_rollups.pipeline_id
+    where spans.grain <> 'raw'
+        and recovery_rollups.per_branch = (p_branch is not null)
+        and (p_branch is null or recovery_rollups.branch = p_branch)
+    union all
+    select recoveries.pipeline_id, 1, recoveries.time_to_green_us
+    from spans
+    join recoveries
+        on recoveries.recovered_at >= spans.lo
+        and recoveries.recovered_at < spans.hi
+    join in_scope on in_scope.pipeline_id = recoveries.pipeline_id
+    where spans.grain = 'raw'
+        and recoveries.per_branch = (p_branch is not null)
+        and (p_branch is null or recoveries.branch = p_branch)
+),
+
+time_to_green as (
+    select
+        pipeline_id,
+        sum(time_to_green_us)::numeric / nullif(sum(recoveries), 0) / 1000000
+            as mean_time_to_green_sec
+    from recovered
+    group by pipeline_id
+),
+
+final as (
+    select
+        latest.pipeline,
+        case
+            when latest.is_failing then 'failing'
+            when latest.success_id is not null then 'passing'
+            else 'unknown'
+        end as state,
+        coalesce(streaks.failure_streak, 0)::integer as failure_streak,
+        streaks.failing_since,
+        latest.last_success_at,
+        latest.last_failure_at,
+        round(time_to_green.mean_time_to_green_sec, 3)::float8 as mean_time_to_green_sec
+    from latest
+    left join streaks on streaks.pipeline_id = latest.pipeline_id
+    left join time_to_green on time_to_green.pipeline_id = latest.pipeline_id
+)
+
+select * from final
+$$;

@@ -1,0 +1,113 @@
+"""Independent checks of the rollup tables against plain GROUP BYs over runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+Executor = Session | Connection
+
+# What run_rollups must hold: a GROUP BY over runs, histograms as {bin: count}.
+EXPECTED_ROLLUPS = text(
+    """
+    with keyed as (
+        select grains.grain, runs.pipeline_id, runs.branch,
+            date_trunc(grains.grain, runs.started_at at time zone 'UTC') at time zone 'UTC'
+                as bucket_start,
+            runs.status,
+            case when runs.status in ('success', 'failure')
+                then round(runs.duration_sec * 1000)::bigint end as decided_ms
+        from runs cross join (values ('hour'), ('day'), ('month')) as grains (grain)
+    )
+    select grain, pipeline_id, branch, bucket_start,
+        count(*) filter (where status = 'running') as running,
+        count(*) filter (where status = 'success') as success,
+        count(*) filter (where status = 'failure') as failure,
+        count(*) filter (where status = 'cancelled') as cancelled,
+        count(*) filter (where status = 'skipped') as skipped,
+        coalesce(sum(decided_ms), 0) as decided_duration_ms,
+        coalesce(
+            (select jsonb_object_agg(bin, n) from (
+                select duration_bin(k.decided_ms) as bin, count(*) as n
+                from keyed k
+                where k.grain = keyed.grain and k.pipeline_id = keyed.pipeline_id
+                    and k.branch = keyed.branch and k.bucket_start = keyed.bucket_start
+                    and k.decided_ms is not null
+                group by 1) b),
+            '{}'::jsonb
+        ) as hist
+    from keyed
+    group by grain, pipeline_id, branch, bucket_start
+    """
+)
+
+ACTUAL_ROLLUPS = text(
+    """
+    select grain, pipeline_id, branch, bucket_start, running, success, failure, cancelled,
+        skipped, decided_duration_ms,
+        coalesce(
+            (select jsonb_object_agg(s, duration_hist[s])
+             from generate_subscripts(duration_hist, 1) s
+             where duration_hist[s] <> 0),
+            '{}'::jsonb
+        ) as hist
+    from run_rollups
+    where running + success + failure + cancelled + skipped <> 0
+        or decided_duration_ms <> 0
+    """
+)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):  # a histogram as {bin: count}
+        return tuple(sorted((int(k), v) for k, v in value.items()))
+    return value
+
+
+def _rows(db: Executor, query: Any) -> set[tuple[Any, ...]]:
+    return {
+        tuple(sorted((k, _hashable(v)) for k, v in row.items()))
+        for row in db.execute(query).mappings()
+    }
+
+
+def expected_rollups(db: Executor) -> set[tuple[Any, ...]]:
+    return _rows(db, EXPECTED_ROLLUPS)
+
+
+def actual_rollups(db: Executor) -> set[tuple[Any, ...]]:
+    return _rows(db, ACTUAL_ROLLUPS)
+
+
+def recovery_state(db: Executor) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    recoveries = _rows(
+        db,
+        text(
+            "select run_id, per_branch, pipeline_id, branch, recovered_at, time_to_green_us"
+            " from recoveries"
+        ),
+    )
+    rollups = _rows(
+        db,
+        text(
+            "select grain, pipeline_id, per_branch, branch, bucket_start, recoveries,"
+            " time_to_green_us from recovery_rollups where recoveries <> 0"
+        ),
+    )
+    return recoveries, rollups
+
+
+def rebuild_all(db: Executor) -> None:
+    db.execute(text("select rebuild_rollups(id) from pipelines"))
+
+
+def assert_rollups_exact(db: Executor) -> None:
+    """run_rollups equals a GROUP BY over runs, and a rebuild changes nothing at all."""
+    actual = actual_rollups(db)
+    assert actual == expected_rollups(db)
+    recoveries = recovery_state(db)
+    rebuild_all(db)
+    assert actual_rollups(db) == actual
+    assert recovery_state(db) == recoveries

@@ -1,0 +1,51 @@
+"""A seconds-long run of `python -m bench.ingest`: it runs end to end and prints its report.
+
+No timing assertions: the machine is shared and noisy; `make bench` is where numbers come from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TABLE_ROW = re.compile(
+    r"^\((?P<key>[abc])\) \w+\s+(?P<requests>\d+)\s+(?P<rate>\d+)"
+    r"(?:\s+\d+\.\d+){3}\s+(?P<errors>\d+)$",
+    re.MULTILINE,
+)
+
+
+class TestBenchIngest:
+    def test_smoke_run_prints_three_rows_and_the_ratios(self) -> None:
+        args = ["--seconds", "1", "--clients", "2", "--workers", "1"]
+        # On an external test server the bench makes (and drops) a scratch database of its own.
+        if url := os.environ.get("TEST_DATABASE_URL"):
+            args += ["--database-url", url]
+        env = {
+            k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PULSE_INGEST_TOKEN"}
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.ingest", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+
+        rows = {m["key"]: m for m in TABLE_ROW.finditer(result.stdout)}
+        assert sorted(rows) == ["a", "b", "c"], output
+        for row in rows.values():
+            assert int(row["requests"]) > 0, output
+            assert int(row["rate"]) > 0, output
+            assert int(row["errors"]) == 0, output
+        assert re.search(r"^c/b = \d+\.\d+ .*c/a = \d+\.\d+", result.stdout, re.MULTILINE), output
+        assert re.search(r"^goal: c >= 0\.6 x b: (PASS|FAIL)$", result.stdout, re.MULTILINE), output
