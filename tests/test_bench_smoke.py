@@ -49,3 +49,20 @@ class TestBenchIngest:
             assert int(row["errors"]) == 0, output
         assert re.search(r"^c/b = \d+\.\d+ .*c/a = \d+\.\d+", result.stdout, re.MULTILINE), output
         assert re.search(r"^goal: c >= 0\.6 x b: (PASS|FAIL)$", result.stdout, re.MULTILINE), output
+
+
+def test_summary_bench_smoke() -> None:
+    """`python -m bench.summary` on a tiny history prints a row per window, rollups and raw."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.summary", "--size", "3000", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3,000 runs" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert [int(line.split("|")[0]) for line in rows] == [60, 1440, 43200, 525600]
+    assert all(line.rstrip().endswith("x") for line in rows)

@@ -86,24 +86,32 @@ recovered as (
     select recovery_rollups.pipeline_id, recovery_rollups.recoveries,
         recovery_rollups.time_to_green_us
     from spans
-    join recovery_rollups
-        on recovery_rollups.grain = spans.grain
-        and recovery_rollups.bucket_start >= spans.lo
-        and recovery_rollups.bucket_start < spans.hi
+    cross join lateral (
+        select *
+        from recovery_rollups
+        where recovery_rollups.grain = spans.grain
+            and recovery_rollups.bucket_start >= spans.lo
+            and recovery_rollups.bucket_start < spans.hi
+            and recovery_rollups.per_branch = (p_branch is not null)
+            and (p_branch is null or recovery_rollups.branch = p_branch)
+        offset 0  -- a fence: planned per span, as one index range scan
+    ) as recovery_rollups
     join in_scope on in_scope.pipeline_id = recovery_rollups.pipeline_id
     where spans.grain <> 'raw'
-        and recovery_rollups.per_branch = (p_branch is not null)
-        and (p_branch is null or recovery_rollups.branch = p_branch)
     union all
     select recoveries.pipeline_id, 1, recoveries.time_to_green_us
     from spans
-    join recoveries
-        on recoveries.recovered_at >= spans.lo
-        and recoveries.recovered_at < spans.hi
+    cross join lateral (
+        select *
+        from recoveries
+        where recoveries.recovered_at >= spans.lo
+            and recoveries.recovered_at < spans.hi
+            and recoveries.per_branch = (p_branch is not null)
+            and (p_branch is null or recoveries.branch = p_branch)
+        offset 0  -- a fence: planned per span, as one index range scan
+    ) as recoveries
     join in_scope on in_scope.pipeline_id = recoveries.pipeline_id
     where spans.grain = 'raw'
-        and recoveries.per_branch = (p_branch is not null)
-        and (p_branch is null or recoveries.branch = p_branch)
 ),
 
 time_to_green as (

@@ -59,13 +59,17 @@ rolled as (
         run_rollups.decided_duration_ms,
         run_rollups.duration_hist
     from spans
-    join run_rollups
-        on run_rollups.grain = spans.grain
-        and run_rollups.bucket_start >= spans.lo
-        and run_rollups.bucket_start < spans.hi
+    cross join lateral (
+        select *
+        from run_rollups
+        where run_rollups.grain = spans.grain
+            and run_rollups.bucket_start >= spans.lo
+            and run_rollups.bucket_start < spans.hi
+            and (p_branch is null or run_rollups.branch = p_branch)
+        offset 0  -- a fence: planned per span, as one index range scan
+    ) as run_rollups
     join in_scope on in_scope.pipeline_id = run_rollups.pipeline_id
     where spans.grain <> 'raw'
-        and (p_branch is null or run_rollups.branch = p_branch)
 ),
 
 edge_runs as (
@@ -75,12 +79,16 @@ edge_runs as (
         case when runs.status in ('success', 'failure')
             then round(runs.duration_sec * 1000)::bigint end as decided_ms
     from spans
-    join runs
-        on runs.started_at >= spans.lo
-        and runs.started_at < spans.hi
+    cross join lateral (
+        select *
+        from runs
+        where runs.started_at >= spans.lo
+            and runs.started_at < spans.hi
+            and (p_branch is null or runs.branch = p_branch)
+        offset 0  -- a fence: planned per span, as one index range scan
+    ) as runs
     join in_scope on in_scope.pipeline_id = runs.pipeline_id
     where spans.grain = 'raw'
-        and (p_branch is null or runs.branch = p_branch)
 ),
 
 parts as (

@@ -9,6 +9,7 @@ create or replace function window_spans(
 returns table (grain text, lo timestamptz, hi timestamptz)
 language plpgsql
 immutable
+rows 5
 as $$
 declare
     unit text := (array['month', 'day', 'hour'])[p_level];

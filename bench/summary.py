@@ -1,0 +1,204 @@
+"""Summary cost against history size: rollups versus a raw GROUP BY over runs.
+
+Loads `--size` runs (1m by default; 10m, or any count such as 200k) into a scratch embedded
+PostgreSQL server outside the checkout, with the rollup triggers off (server-side
+generate_series: 200 pipelines, 1-4 branches each, a year of history, per-pipeline log-normal
+durations), then rebuilds the rollups (`rebuild_rollups`, timed). Then, in the same run, for
+windows of 60, 1440, 43200 and 525600 minutes, the median of `--repeat` calls of:
+
+  api  GET /api/metrics/summary through `pulse api` (one worker), health included
+  sql  run_summary(minutes) - the rollup query the API runs, without HTTP and health
+  raw  the same figures as a plain GROUP BY over runs with its best index (run_summary v01)
+
+and the ratio raw / sql. Prints one table; removes the scratch server at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from ingest_api import migrate
+from ingest_api.embedded_pg import EmbeddedPostgres
+from ingest_api.sqlfiles import read_sql
+
+WINDOWS = (60, 1440, 43200, 525600)
+SIZES = {"1m": 1_000_000, "10m": 10_000_000}
+
+LOAD = """
+insert into pipelines (name)
+select format('pipeline-%s', lpad(i::text, 3, '0')) from generate_series(1, 200) as i;
+
+insert into runs (
+    pipeline_id, status, started_at, finished_at, duration_sec, branch, commit, triggered_by,
+    source, external_id
+)
+select
+    p,
+    status,
+    started_at,
+    started_at + make_interval(secs => duration),
+    duration,
+    branch,
+    md5(n::text) || substr(md5(p::text), 1, 8),
+    (array['octocat', 'hubot', 'monalisa', 'dependabot[bot]'])[1 + n % 4],
+    'bench',
+    n::text
+from (
+    select
+        n,
+        p,
+        now() - interval '1 minute' - random() * interval '365 days' as started_at,
+        round((exp(3.4 + (p % 37) / 12.0 + (0.25 + (p % 7) / 20.0)
+            * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random())))::numeric, 3)::float8
+            as duration,
+        case
+            when roll < 0.74 then 'success'
+            when roll < 0.95 then 'failure'
+            when roll < 0.98 then 'cancelled'
+            else 'skipped'
+        end::run_status as status,
+        case when random() < 0.6 or p % 4 = 0 then 'main'
+            else format('feature-%s', 1 + (n % (1 + p % 3))) end as branch
+    from (
+        select n, 1 + (n * 7919) % 200 as p, random() as roll
+        from generate_series(1, %(count)s) as n
+    ) as drawn
+) as runs_to_be
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _median_ms(call: Callable[[], object], repeat: int) -> float:
+    call()  # warm caches and plans
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _size(value: str) -> int:
+    if value.lower() in SIZES:
+        return SIZES[value.lower()]
+    multiplier = {"k": 1_000, "m": 1_000_000}.get(value[-1:].lower(), 1)
+    return int(float(value.rstrip("kKmM")) * multiplier)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1m", help="runs to load: 1m, 10m or a count")
+    parser.add_argument("--repeat", type=int, default=15, help="calls per measurement")
+    args = parser.parse_args()
+    count = _size(args.size)
+
+    scratch = Path(tempfile.mkdtemp(prefix="pulse-bench-summary-"))
+    server = EmbeddedPostgres(scratch / "data")
+    api: subprocess.Popen[bytes] | None = None
+    try:
+        url = server.start()
+        migrate.upgrade(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            version = conn.execute("show server_version").fetchone()
+            conn.execute("alter table runs disable trigger runs_keep_rollups")
+            started = time.perf_counter()
+            conn.execute(LOAD.replace("%(count)s", str(count)))
+            load_s = time.perf_counter() - started
+            conn.execute("alter table runs enable trigger runs_keep_rollups")
+            conn.execute("vacuum analyze runs")
+            started = time.perf_counter()
+            for (pipeline_id,) in conn.execute("select id from pipelines").fetchall():
+                conn.execute("select rebuild_rollups(%s)", (pipeline_id,))
+            rebuild_s = time.perf_counter() - started
+            conn.execute("vacuum analyze")
+            raw_sql = read_sql("functions/run_summary_v01.sql").replace(
+                "function run_summary(", "function run_summary_raw("
+            )
+            conn.execute(raw_sql)
+            rollup_rows = conn.execute("select count(*) from run_rollups").fetchone()
+
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PULSE_DATA_DIR": str(scratch),
+            "PULSE_INGEST_TOKEN": "bench-token-not-secret",
+        }
+        api = subprocess.Popen(
+            [sys.executable, "-m", "ingest_api", "api", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or api.poll() is not None:
+                    raise SystemExit("the API did not come up")
+                time.sleep(0.2)
+
+            print(f"Summary cost: {count:,} runs, 200 pipelines, a year of history")
+            print(
+                f"PostgreSQL {version[0] if version else '?'}; load {load_s:.1f} s (triggers "
+                f"off), rebuild_rollups {rebuild_s:.1f} s, {rollup_rows[0] if rollup_rows else 0:,}"
+                f" rollup rows; {os.cpu_count()} cores; median of {args.repeat} calls\n"
+            )
+            header = (
+                f"{'minutes':>8} | {'api ms':>8} | {'sql ms':>8} | {'raw ms':>8} | {'raw/sql':>8}"
+            )
+            print(header)
+            print("-" * len(header))
+            # As the API connects: JIT off (see ingest_api/db.py), for both sql and raw.
+            with psycopg.connect(url, autocommit=True, options="-c jit=off") as conn:
+                for minutes in WINDOWS:
+
+                    def via_api(m: int = minutes) -> object:
+                        return client.get(f"/api/metrics/summary?minutes={m}").raise_for_status()
+
+                    def via_sql(m: int = minutes, fn: str = "run_summary") -> object:
+                        return conn.execute(f"select * from {fn}(%s)", (m,)).fetchall()  # noqa: S608
+
+                    api_ms = _median_ms(via_api, args.repeat)
+                    sql_ms = _median_ms(via_sql, args.repeat)
+                    raw_ms = _median_ms(
+                        lambda: via_sql(fn="run_summary_raw"), max(3, args.repeat // 3)
+                    )
+                    print(
+                        f"{minutes:>8} | {api_ms:>8.1f} | {sql_ms:>8.1f} | {raw_ms:>8.1f} | "
+                        f"{raw_ms / sql_ms:>7.1f}x"
+                    )
+    finally:
+        if api is not None and api.poll() is None:
+            api.send_signal(signal.SIGTERM)
+            api.wait(30)
+        server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
