@@ -1,8 +1,8 @@
 """Ingest throughput: our POST /api/events/run against its two floors, measured in one run.
 
-Rows, one after the other on the same migrated database (`runs` truncated and a checkpoint taken
-before each), each with the same number of concurrent clients for the same time after a warm-up
-that is not counted:
+Rows, one after the other on the same migrated database (emptied of runs and of what is derived
+from them, and checkpointed, before each), each with the same number of concurrent clients for the
+same time after a warm-up that is not counted:
 
   (a) raw      psycopg only, no HTTP: one thread per client, each with its own autocommit
                connection, running `bench.minimal_app.INSERT_RUN` once per run.
@@ -15,7 +15,9 @@ default loop and HTTP implementation) and loaded by the same client code: one ai
 this process, one keep-alive worker coroutine per client, posting the same pre-serialised, varied
 events (plain new runs of a few pipelines and branches) and timing each request. A request counts
 when it completes inside the measured window; any answer but 200, or a failure in the client, is an
-error. CPU time per process group over the window shows where the time goes.
+error. The triggers the schema puts on `runs` fire in every row, so the floors pay the database's
+share too and the ratios price the app alone. CPU time over the window, per process group (this
+client, the servers, PostgreSQL, everything else on the machine), shows where the time goes.
 
 The database is an embedded PostgreSQL server in a temporary directory under /tmp, or with
 --database-url a scratch database created on that server; either is removed at the end.

@@ -74,8 +74,8 @@ from (
         case when random() < 0.6 or p % 4 = 0 then 'main'
             else format('feature-%s', 1 + (n % (1 + p % 3))) end as branch
     from (
-        select n, 1 + (n * 7919) % 200 as p, random() as roll
-        from generate_series(1, %(count)s) as n
+        select n, (1 + (n * 7919) % 200)::integer as p, random() as roll
+        from generate_series(1::bigint, %(count)s) as n
     ) as drawn
 ) as runs_to_be
 """

@@ -190,3 +190,43 @@ class RecoveryRollup(Base):
         CheckConstraint("grain in ('hour', 'day', 'month')", name="grain"),
         Index("ix_recovery_rollups_grain_bucket_start", "grain", "bucket_start"),
     )
+
+
+class PipelineHourRollup(Base):
+    """Per pipeline (all branches) and UTC hour of `started_at`: as run_rollups, one row where
+    run_rollups has one per branch, for the edges of unfiltered windows."""
+
+    __tablename__ = "pipeline_hour_rollups"
+    # Unfiltered windows read every pipeline's hours in a time range.
+    __table_args__ = (Index("ix_pipeline_hour_rollups_bucket_start", "bucket_start"),)
+
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    running: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    success: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    failure: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cancelled: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    decided_duration_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+
+
+class PipelineDayTotal(Base):
+    """Per pipeline: everything about its runs that started before `day_start` (UTC midnight).
+
+    Whole days of any window are then the difference of two rows, so an unfiltered summary
+    costs the same for a day as for a year. A row exists for each day after a day with runs;
+    a missing day's totals are those of the latest row before it.
+    """
+
+    __tablename__ = "pipeline_day_totals"
+
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
+    day_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    running: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    success: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    failure: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cancelled: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    decided_duration_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))

@@ -60,6 +60,74 @@ ACTUAL_ROLLUPS = text(
 )
 
 
+EXPECTED_PIPELINE_HOURS = text(
+    """
+    select pipeline_id, date_trunc('hour', started_at at time zone 'UTC') at time zone 'UTC'
+            as bucket_start,
+        count(*) filter (where status = 'running') as running,
+        count(*) filter (where status = 'success') as success,
+        count(*) filter (where status = 'failure') as failure,
+        count(*) filter (where status = 'cancelled') as cancelled,
+        count(*) filter (where status = 'skipped') as skipped,
+        coalesce(sum(round(duration_sec * 1000)::bigint)
+            filter (where status in ('success', 'failure')), 0) as decided_duration_ms
+    from runs
+    group by 1, 2
+    """
+)
+
+ACTUAL_PIPELINE_HOURS = text(
+    """
+    select pipeline_id, bucket_start, running, success, failure, cancelled, skipped,
+        decided_duration_ms
+    from pipeline_hour_rollups
+    where running + success + failure + cancelled + skipped <> 0
+        or decided_duration_ms <> 0
+    """
+)
+
+# Each running-total row against a plain count of the runs that started before its day.
+DAY_TOTAL_MISMATCHES = text(
+    """
+    select totals.pipeline_id, totals.day_start
+    from pipeline_day_totals as totals
+    cross join lateral (
+        select
+            count(*) filter (where status = 'running') as running,
+            count(*) filter (where status = 'success') as success,
+            count(*) filter (where status = 'failure') as failure,
+            count(*) filter (where status = 'cancelled') as cancelled,
+            count(*) filter (where status = 'skipped') as skipped,
+            coalesce(sum(round(duration_sec * 1000)::bigint)
+                filter (where status in ('success', 'failure')), 0) as decided_duration_ms,
+            coalesce(
+                (select jsonb_object_agg(bin, n) from (
+                    select duration_bin(round(r.duration_sec * 1000)::bigint) as bin,
+                        count(*) as n
+                    from runs r
+                    where r.pipeline_id = totals.pipeline_id
+                        and r.started_at < totals.day_start
+                        and r.status in ('success', 'failure')
+                    group by 1) b),
+                '{}'::jsonb
+            ) as hist
+        from runs
+        where runs.pipeline_id = totals.pipeline_id and runs.started_at < totals.day_start
+    ) as expected
+    where (totals.running, totals.success, totals.failure, totals.cancelled, totals.skipped,
+           totals.decided_duration_ms)
+        is distinct from (expected.running, expected.success, expected.failure,
+                          expected.cancelled, expected.skipped, expected.decided_duration_ms)
+        or coalesce(
+            (select jsonb_object_agg(s, totals.duration_hist[s])
+             from generate_subscripts(totals.duration_hist, 1) s
+             where totals.duration_hist[s] <> 0),
+            '{}'::jsonb
+        ) <> expected.hist
+    """
+)
+
+
 def _hashable(value: Any) -> Any:
     if isinstance(value, dict):  # a histogram as {bin: count}
         return tuple(sorted((int(k), v) for k, v in value.items()))
@@ -103,11 +171,20 @@ def rebuild_all(db: Executor) -> None:
     db.execute(text("select rebuild_rollups(id) from pipelines"))
 
 
+def _assert_pipeline_tables(db: Executor) -> set[tuple[Any, ...]]:
+    hours = _rows(db, ACTUAL_PIPELINE_HOURS)
+    assert hours == _rows(db, EXPECTED_PIPELINE_HOURS)
+    assert db.execute(DAY_TOTAL_MISMATCHES).all() == []
+    return hours
+
+
 def assert_rollups_exact(db: Executor) -> None:
-    """run_rollups equals a GROUP BY over runs, and a rebuild changes nothing at all."""
+    """Every rollup table equals a GROUP BY over runs, and a rebuild changes nothing."""
     actual = actual_rollups(db)
     assert actual == expected_rollups(db)
+    hours = _assert_pipeline_tables(db)
     recoveries = recovery_state(db)
     rebuild_all(db)
     assert actual_rollups(db) == actual
+    assert _assert_pipeline_tables(db) == hours
     assert recovery_state(db) == recoveries

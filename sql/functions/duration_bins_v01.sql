@@ -41,3 +41,30 @@ begin
     return p_hist;
 end;
 $$;
+
+-- Add histogram p_add to p_hist, bin by bin; hist_sum is the aggregate of it.
+create or replace function hist_merge(p_hist integer[], p_add integer[])
+returns integer[]
+language plpgsql
+immutable
+parallel safe
+as $$
+declare
+    bin integer;
+begin
+    if p_add is null then
+        return p_hist;
+    end if;
+    for bin in select generate_subscripts(p_add, 1) loop
+        if p_add[bin] <> 0 then
+            p_hist := hist_add(p_hist, bin, p_add[bin]);
+        end if;
+    end loop;
+    return p_hist;
+end;
+$$;
+
+create or replace aggregate hist_sum(integer[]) (
+    sfunc = hist_merge,
+    stype = integer[]
+);

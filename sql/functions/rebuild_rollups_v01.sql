@@ -1,4 +1,4 @@
--- rebuild_rollups: recompute one pipeline's rollups and recoveries from runs, set-based (after
+-- rebuild_rollups: recompute one pipeline's rollups, running day totals and recoveries from runs, set-based (after
 -- a bulk load with the triggers off, or to repair). It holds the pipeline's advisory lock
 -- exclusively, so that pipeline's writers wait for it while every other pipeline's go on.
 
@@ -78,6 +78,52 @@ begin
         counts.decided_duration_ms, hists.duration_hist
     from counts
     left join hists using (grain, branch, bucket_start);
+
+    delete from pipeline_hour_rollups where pipeline_id = p_pipeline_id;
+    insert into pipeline_hour_rollups (
+        pipeline_id, bucket_start,
+        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
+    )
+    select
+        p_pipeline_id, bucket_start,
+        sum(running), sum(success), sum(failure), sum(cancelled), sum(skipped),
+        sum(decided_duration_ms), hist_sum(duration_hist)
+    from run_rollups
+    where pipeline_id = p_pipeline_id and grain = 'hour'
+    group by bucket_start;
+
+    delete from pipeline_day_totals where pipeline_id = p_pipeline_id;
+    insert into pipeline_day_totals (
+        pipeline_id, day_start,
+        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
+    )
+    with days as (
+        select
+            bucket_start as day_start,
+            sum(running) as running,
+            sum(success) as success,
+            sum(failure) as failure,
+            sum(cancelled) as cancelled,
+            sum(skipped) as skipped,
+            sum(decided_duration_ms) as decided_duration_ms,
+            hist_sum(duration_hist) as duration_hist
+        from run_rollups
+        where pipeline_id = p_pipeline_id and grain = 'day'
+        group by bucket_start
+    )
+
+    select
+        p_pipeline_id,
+        ((day_start at time zone 'UTC') + interval '1 day') at time zone 'UTC',
+        sum(running) over upto,
+        sum(success) over upto,
+        sum(failure) over upto,
+        sum(cancelled) over upto,
+        sum(skipped) over upto,
+        sum(decided_duration_ms) over upto,
+        hist_sum(duration_hist) over upto
+    from days
+    window upto as (order by day_start rows between unbounded preceding and current row);
 
     delete from recovery_rollups where pipeline_id = p_pipeline_id;
     delete from recoveries where pipeline_id = p_pipeline_id;

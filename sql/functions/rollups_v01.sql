@@ -1,5 +1,8 @@
 -- Rollups kept exact by triggers on runs, in the writing transaction.
 --
+-- pipeline_hour_rollups and pipeline_day_totals: the same per pipeline across branches, per
+-- hour and as running totals at each UTC midnight, for unfiltered windows.
+--
 -- run_rollups: each run counts once per grain (hour, day, month) in the bucket of its
 -- started_at, under its status; decided runs add their duration (integer ms) and one to their
 -- duration bin. A change subtracts the old row's contribution and adds the new one.
@@ -54,6 +57,80 @@ as $$
                 excluded.duration_hist[array_lower(excluded.duration_hist, 1)]
             )
         end
+$$;
+
+-- The pipeline-wide rows: its hour, and the running day totals of every day after the run's.
+create or replace function pipeline_rollup_add(p_run runs, p_sign integer)
+returns void
+language plpgsql
+as $$
+declare
+    is_decided constant boolean := p_run.status in ('success', 'failure');
+    decided_ms constant bigint := case when is_decided
+        then round(p_run.duration_sec * 1000)::bigint else 0 end;
+    bin constant integer := duration_bin(decided_ms);
+    next_day constant timestamptz :=
+        (date_trunc('day', p_run.started_at at time zone 'UTC') + interval '1 day')
+        at time zone 'UTC';
+begin
+    insert into pipeline_hour_rollups as r (
+        pipeline_id, bucket_start,
+        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
+    )
+    values (
+        p_run.pipeline_id,
+        date_trunc('hour', p_run.started_at at time zone 'UTC') at time zone 'UTC',
+        p_sign * (p_run.status = 'running')::integer,
+        p_sign * (p_run.status = 'success')::integer,
+        p_sign * (p_run.status = 'failure')::integer,
+        p_sign * (p_run.status = 'cancelled')::integer,
+        p_sign * (p_run.status = 'skipped')::integer,
+        p_sign * decided_ms,
+        case when is_decided then hist_add(null, bin, p_sign) end
+    )
+    on conflict (pipeline_id, bucket_start) do update set
+        running = r.running + excluded.running,
+        success = r.success + excluded.success,
+        failure = r.failure + excluded.failure,
+        cancelled = r.cancelled + excluded.cancelled,
+        skipped = r.skipped + excluded.skipped,
+        decided_duration_ms = r.decided_duration_ms + excluded.decided_duration_ms,
+        duration_hist = case when is_decided
+            then hist_add(r.duration_hist, bin, p_sign) else r.duration_hist end;
+
+    -- The first run of a day opens the next day's row: the latest totals before it, since
+    -- no run lies between (it would have opened a row of its own).
+    insert into pipeline_day_totals (
+        pipeline_id, day_start,
+        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
+    )
+    select
+        p_run.pipeline_id, next_day,
+        coalesce(previous.running, 0), coalesce(previous.success, 0),
+        coalesce(previous.failure, 0), coalesce(previous.cancelled, 0),
+        coalesce(previous.skipped, 0), coalesce(previous.decided_duration_ms, 0),
+        previous.duration_hist
+    from (select 1) as one
+    left join lateral (
+        select *
+        from pipeline_day_totals
+        where pipeline_id = p_run.pipeline_id and day_start < next_day
+        order by day_start desc
+        limit 1
+    ) as previous on true
+    on conflict (pipeline_id, day_start) do nothing;
+
+    update pipeline_day_totals set
+        running = running + p_sign * (p_run.status = 'running')::integer,
+        success = success + p_sign * (p_run.status = 'success')::integer,
+        failure = failure + p_sign * (p_run.status = 'failure')::integer,
+        cancelled = cancelled + p_sign * (p_run.status = 'cancelled')::integer,
+        skipped = skipped + p_sign * (p_run.status = 'skipped')::integer,
+        decided_duration_ms = decided_duration_ms + p_sign * decided_ms,
+        duration_hist = case when is_decided
+            then hist_add(duration_hist, bin, p_sign) else duration_hist end
+    where pipeline_id = p_run.pipeline_id and day_start >= next_day;
+end;
 $$;
 
 -- The decided run of p_status next to (p_finished_at, p_id) in finished_at order, after or
@@ -194,6 +271,7 @@ begin
     if tg_op <> 'INSERT' then
         perform pg_advisory_xact_lock(7461002, old.pipeline_id);
         perform rollup_add(old, -1);
+        perform pipeline_rollup_add(old, -1);
         if old.status in ('success', 'failure') then
             delete from recoveries where run_id = old.id;
             perform recoveries_around(old.pipeline_id, null, old.finished_at, old.id);
@@ -203,6 +281,7 @@ begin
     if tg_op <> 'DELETE' then
         perform pg_advisory_xact_lock(7461002, new.pipeline_id);
         perform rollup_add(new, 1);
+        perform pipeline_rollup_add(new, 1);
         if new.status in ('success', 'failure') then
             perform recoveries_around(new.pipeline_id, null, new.finished_at, new.id);
             perform recoveries_around(new.pipeline_id, new.branch, new.finished_at, new.id);

@@ -1,7 +1,9 @@
--- run_summary v02: the same figures as v01, read from run_rollups instead of scanning runs.
--- The window [now - p_minutes, now] is cut into whole months, days and hours (rollup rows)
--- and ragged edges of under an hour each (read from runs by its started_at index), so counts,
--- sums and rates are exact and the cost stays flat as runs pile up. p50/p95 come from the
+-- run_summary v02: the same figures as v01, read from rollups instead of scanning runs.
+-- The window [now - p_minutes, now] is cut into whole days (the difference of two rows of
+-- pipeline_day_totals, whatever the number of days), whole hours (pipeline_hour_rollups) and
+-- ragged edges of under an hour each (read from runs by its started_at index); with a branch
+-- filter, into that branch's months, days and hours (run_rollups) and edges. Counts, sums
+-- and rates are exact, and the cost stays flat as runs pile up. p50/p95 come from the
 -- merged duration histograms: within 1.96 % of percentile_cont (duration_bins_v01.sql).
 -- last_status / last_finished_at are exact, by index probes per pipeline.
 create or replace function run_summary(
@@ -39,12 +41,16 @@ in_scope as (
     where p_pipeline is null or name = p_pipeline
 ),
 
--- started_at > window_start and <= now, as half-open [lo, hi) at microsecond resolution.
+-- started_at > window_start and <= now, as half-open [lo, hi) at microsecond resolution, cut
+-- into whole buckets and ragged edges: months, days and hours of the branch's rollups with a
+-- branch filter; else whole days (from the running day totals) and hours.
 spans as (
     select spans.*
     from bounds
     cross join lateral window_spans(
-        bounds.window_start + interval '1 microsecond', bounds.as_of + interval '1 microsecond'
+        bounds.window_start + interval '1 microsecond',
+        bounds.as_of + interval '1 microsecond',
+        case when p_branch is null then 2 else 1 end
     ) as spans
 ),
 
@@ -57,7 +63,8 @@ rolled as (
         run_rollups.cancelled,
         run_rollups.skipped,
         run_rollups.decided_duration_ms,
-        run_rollups.duration_hist
+        run_rollups.duration_hist,
+        null::integer[] as minus_hist
     from spans
     cross join lateral (
         select *
@@ -65,11 +72,63 @@ rolled as (
         where run_rollups.grain = spans.grain
             and run_rollups.bucket_start >= spans.lo
             and run_rollups.bucket_start < spans.hi
-            and (p_branch is null or run_rollups.branch = p_branch)
+            and run_rollups.branch = p_branch
         offset 0  -- a fence: planned per span, as one index range scan
     ) as run_rollups
     join in_scope on in_scope.pipeline_id = run_rollups.pipeline_id
-    where spans.grain <> 'raw'
+    where p_branch is not null and spans.grain <> 'raw'
+    union all
+    select
+        hours.pipeline_id,
+        hours.running,
+        hours.success,
+        hours.failure,
+        hours.cancelled,
+        hours.skipped,
+        hours.decided_duration_ms,
+        hours.duration_hist,
+        null
+    from spans
+    cross join lateral (
+        select *
+        from pipeline_hour_rollups
+        where pipeline_hour_rollups.bucket_start >= spans.lo
+            and pipeline_hour_rollups.bucket_start < spans.hi
+        offset 0
+    ) as hours
+    join in_scope on in_scope.pipeline_id = hours.pipeline_id
+    where p_branch is null and spans.grain = 'hour'
+    union all
+    -- Whole days: the totals before the span's end minus those before its start.
+    select
+        in_scope.pipeline_id,
+        upto_end.running - coalesce(upto_start.running, 0),
+        upto_end.success - coalesce(upto_start.success, 0),
+        upto_end.failure - coalesce(upto_start.failure, 0),
+        upto_end.cancelled - coalesce(upto_start.cancelled, 0),
+        upto_end.skipped - coalesce(upto_start.skipped, 0),
+        upto_end.decided_duration_ms - coalesce(upto_start.decided_duration_ms, 0),
+        upto_end.duration_hist,
+        upto_start.duration_hist
+    from spans
+    cross join in_scope
+    cross join lateral (
+        select *
+        from pipeline_day_totals
+        where pipeline_day_totals.pipeline_id = in_scope.pipeline_id
+            and pipeline_day_totals.day_start <= spans.hi
+        order by pipeline_day_totals.day_start desc
+        limit 1
+    ) as upto_end
+    left join lateral (
+        select *
+        from pipeline_day_totals
+        where pipeline_day_totals.pipeline_id = in_scope.pipeline_id
+            and pipeline_day_totals.day_start <= spans.lo
+        order by pipeline_day_totals.day_start desc
+        limit 1
+    ) as upto_start on true
+    where p_branch is null and spans.grain = 'day'
 ),
 
 edge_runs as (
@@ -128,6 +187,10 @@ bin_counts as (
     from rolled
     cross join lateral generate_subscripts(rolled.duration_hist, 1) as bins (bin)
     union all
+    select rolled.pipeline_id, bins.bin, -rolled.minus_hist[bins.bin]
+    from rolled
+    cross join lateral generate_subscripts(rolled.minus_hist, 1) as bins (bin)
+    union all
     select pipeline_id, duration_bin(decided_ms), 1
     from edge_runs
     where decided_ms is not null
@@ -138,6 +201,7 @@ bins as (
     from bin_counts
     where n <> 0
     group by grouping sets ((pipeline_id, bin), (bin))
+    having sum(n) <> 0
 ),
 
 cumulative as (
@@ -207,29 +271,48 @@ last_results as (
     ) as latest
     where totals.is_total
     union all
-    select totals.group_key, latest.status, latest.finished_at
+    select
+        totals.group_key,
+        case
+            when last_failure.finished_at is null then 'success'::run_status
+            when last_success.finished_at is null then 'failure'::run_status
+            when (last_success.finished_at, last_success.id)
+                > (last_failure.finished_at, last_failure.id) then 'success'::run_status
+            else 'failure'::run_status
+        end,
+        greatest(last_success.finished_at, last_failure.finished_at)
     from totals
     cross join bounds
-    cross join lateral (
-        select candidates.status, candidates.finished_at
-        from (values ('success'::run_status), ('failure'::run_status)) as wanted (status)
-        cross join lateral (
-            select runs.status, runs.finished_at, runs.id
-            from runs
-            where runs.pipeline_id = totals.pipeline_id
-                and runs.status = wanted.status
-                and runs.status in ('success', 'failure')
-                and runs.finished_at > bounds.window_start
-                and runs.started_at > bounds.window_start
-                and runs.started_at <= bounds.as_of
-                and (p_branch is null or runs.branch = p_branch)
-            order by runs.finished_at desc, runs.id desc
-            limit 1
-        ) as candidates
-        order by candidates.finished_at desc, candidates.id desc
+    left join lateral (
+        select runs.finished_at, runs.id
+        from runs
+        where runs.pipeline_id = totals.pipeline_id
+            and runs.status = 'success'
+            and runs.finished_at > bounds.window_start
+            -- Not indexable on purpose: the walk back along finished_at stops at the first
+            -- hit, where a scan by started_at would sort every run of the window.
+            and runs.started_at - bounds.window_start > interval '0'
+            and bounds.as_of - runs.started_at >= interval '0'
+            and (p_branch is null or runs.branch = p_branch)
+        order by runs.finished_at desc, runs.id desc
         limit 1
-    ) as latest
+    ) as last_success on true
+    left join lateral (
+        select runs.finished_at, runs.id
+        from runs
+        where runs.pipeline_id = totals.pipeline_id
+            and runs.status = 'failure'
+            and runs.finished_at > bounds.window_start
+            -- Not indexable on purpose: the walk back along finished_at stops at the first
+            -- hit, where a scan by started_at would sort every run of the window.
+            and runs.started_at - bounds.window_start > interval '0'
+            and bounds.as_of - runs.started_at >= interval '0'
+            and (p_branch is null or runs.branch = p_branch)
+        order by runs.finished_at desc, runs.id desc
+        limit 1
+    ) as last_failure on true
     where not totals.is_total
+        and (last_success.id is not null or last_failure.id is not null)
 ),
 
 final as (

@@ -45,6 +45,9 @@ for each row execute function recoveries_keep_rollups();
 
 DROP_FUNCTIONS = """
 drop function if exists rebuild_rollups(integer);
+drop aggregate if exists hist_sum(integer[]);
+drop function if exists hist_merge(integer[], integer[]);
+drop function if exists pipeline_rollup_add(runs, integer);
 drop aggregate if exists hist_agg(integer, bigint);
 drop function if exists hist_agg_step(integer[], integer, bigint);
 drop function if exists recoveries_keep_rollups();
@@ -172,6 +175,50 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status IN ('success', 'failure')"),
     )
+    op.create_table(
+        "pipeline_day_totals",
+        sa.Column("pipeline_id", sa.Integer(), nullable=False),
+        sa.Column("day_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("running", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("success", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("failure", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("cancelled", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("skipped", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("decided_duration_ms", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("duration_hist", sa.ARRAY(sa.Integer()), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["pipeline_id"],
+            ["pipelines.id"],
+            name=op.f("fk_pipeline_day_totals_pipeline_id_pipelines"),
+        ),
+        sa.PrimaryKeyConstraint("pipeline_id", "day_start", name=op.f("pk_pipeline_day_totals")),
+    )
+    op.create_table(
+        "pipeline_hour_rollups",
+        sa.Column("pipeline_id", sa.Integer(), nullable=False),
+        sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("running", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("success", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("failure", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("cancelled", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("skipped", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("decided_duration_ms", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("duration_hist", sa.ARRAY(sa.Integer()), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["pipeline_id"],
+            ["pipelines.id"],
+            name=op.f("fk_pipeline_hour_rollups_pipeline_id_pipelines"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "pipeline_id", "bucket_start", name=op.f("pk_pipeline_hour_rollups")
+        ),
+    )
+    op.create_index(
+        "ix_pipeline_hour_rollups_bucket_start",
+        "pipeline_hour_rollups",
+        ["bucket_start"],
+        unique=False,
+    )
     bind = op.get_bind()
     for path in FUNCTIONS:
         run_sql_file(bind, path)
@@ -211,6 +258,9 @@ def downgrade() -> None:
     )
     op.drop_index("ix_recoveries_recovered_at", table_name="recoveries")
     op.drop_table("recoveries")
+    op.drop_index("ix_pipeline_hour_rollups_bucket_start", table_name="pipeline_hour_rollups")
+    op.drop_table("pipeline_hour_rollups")
+    op.drop_table("pipeline_day_totals")
     op.drop_index("ix_run_rollups_grain_bucket_start", table_name="run_rollups")
     op.drop_table("run_rollups")
     op.drop_index("ix_recovery_rollups_grain_bucket_start", table_name="recovery_rollups")
