@@ -44,7 +44,7 @@ class TokenSource:
         return self._cached
 
 
-def require_ingest_token(
+async def require_ingest_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

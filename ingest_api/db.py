@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +38,23 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             "options": "-c timezone=UTC -c jit=off",
             "application_name": "pipeline-pulse",
         },
+    )
+
+
+def make_write_pool(url: str, *, max_size: int = 16) -> AsyncConnectionPool:
+    """Autocommit connections for the ingest route's single-statement writes."""
+    return AsyncConnectionPool(
+        libpq_url(url),
+        min_size=1,
+        max_size=max_size,
+        # A request waits this long for a connection, then answers 503.
+        timeout=5,
+        kwargs={
+            "autocommit": True,
+            "options": "-c timezone=UTC -c jit=off",
+            "application_name": "pipeline-pulse",
+        },
+        open=False,
     )
 
 

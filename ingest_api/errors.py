@@ -24,6 +24,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -148,9 +149,10 @@ def _reshape(errors: Any) -> FieldErrors:
     return reshaped
 
 
-def from_database(exc: DBAPIError) -> PulseError | None:
+def from_database(exc: DBAPIError | psycopg.Error) -> PulseError | None:
     """Map our functions' SQLSTATEs and connection failures onto the tree."""
-    orig = exc.orig
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    connection_lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
     if isinstance(orig, psycopg.Error) and orig.diag.sqlstate in {
         SQLSTATE_INVALID,
         SQLSTATE_CONFLICT,
@@ -160,7 +162,9 @@ def from_database(exc: DBAPIError) -> PulseError | None:
         if orig.diag.sqlstate == SQLSTATE_CONFLICT:
             return Conflict(message)
         return ValidationFailed.field(field, message)
-    if isinstance(orig, psycopg.OperationalError) or exc.connection_invalidated:
+    if isinstance(orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure):
+        return DatabaseUnavailable("the database was busy with a conflicting write; try again")
+    if isinstance(orig, psycopg.OperationalError) or connection_lost:
         return DatabaseUnavailable("the database is unreachable; try again shortly")
     return None
 
@@ -183,9 +187,15 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(DBAPIError)
-    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+    @app.exception_handler(psycopg.Error)
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError | psycopg.Error)
         mapped = from_database(exc)
         if mapped is not None:
             return error_response(mapped)
-        log.exception("database error")
+        log.error("database error: %s", type(exc).__name__)
         return envelope("InternalError", "internal error", 500)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(_: Request, exc: PoolTimeout) -> JSONResponse:
+        return error_response(DatabaseUnavailable("the database is unreachable; try again"))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from ingest_api import errors
 from ingest_api.auth import TokenSource
 from ingest_api.config import Settings, get_settings
-from ingest_api.db import make_engine
+from ingest_api.db import make_engine, make_write_pool
 from ingest_api.metrics.routes import router as metrics_router
 from ingest_api.middleware import BodyLimit
 from ingest_api.pipelines.routes import router as pipelines_router
@@ -54,9 +54,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+        app.state.write_pool = make_write_pool(settings.database_url)
+        # Not waiting: the API starts (and /health says 503) while the database is down.
+        await app.state.write_pool.open(wait=False)
         try:
             yield
         finally:
+            await app.state.write_pool.close()
             engine.dispose()
 
     app = FastAPI(

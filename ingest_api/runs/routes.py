@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
         422: {"description": "Invalid event; nothing was written."},
     },
 )
-def ingest_run(event: RunEvent, session: SessionDep) -> RunOut:
+async def ingest_run(event: RunEvent, request: Request) -> RunOut:
     """Record a run, or update the run its (source, external_id) names.
 
     A repeat with the same key: running → finished completes the run (fields left out keep
@@ -37,7 +37,7 @@ def ingest_run(event: RunEvent, session: SessionDep) -> RunOut:
     between two results the one with the later finished_at wins (a correction); an identical
     repeat changes nothing. Answers 200 with the stored run whether it created or updated it.
     """
-    return service.ingest(session, event)
+    return await service.ingest_async(request.app.state.write_pool, event)
 
 
 @router.get("", responses={422: {"description": "Invalid parameter."}})

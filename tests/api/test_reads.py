@@ -195,7 +195,9 @@ class TestSystem:
         with api_factory(DATABASE_URL="postgresql://nobody:x@127.0.0.1:9/none") as api:
             response = api.client.get("/health")
             runs = api.client.get("/api/runs")
+            ingest = api.ingest(event_body())
         assert response.status_code == 503
+        assert (ingest.status_code, ingest.json()["error"]) == (503, "DatabaseUnavailable")
         assert response.json()["ok"] is False
         assert response.json()["error"] == "DatabaseUnavailable"
         assert runs.status_code == 503
