@@ -307,10 +307,22 @@ def run_ours(bench: Bench) -> Measurement:
     )
 
 
+def run_ours_without_triggers(bench: Bench) -> Measurement:
+    """(d): as (c) with the rollup triggers off, to price them (goal: they cost <= 25 %)."""
+    with psycopg.connect(bench.db.url, autocommit=True) as conn:
+        conn.execute("alter table runs disable trigger runs_keep_rollups")
+    try:
+        return run_ours(bench)
+    finally:
+        with psycopg.connect(bench.db.url, autocommit=True) as conn:
+            conn.execute("alter table runs enable trigger runs_keep_rollups")
+
+
 ROWS: tuple[Row, ...] = (
     Row("a", "raw", run_raw),
     Row("b", "minimal", run_minimal),
     Row("c", "ours", run_ours),
+    Row("d", "ours, no triggers", run_ours_without_triggers),
 )
 
 
@@ -605,6 +617,12 @@ def _report(
         ca = c / a if a else math.nan
         lines.append(f"c/b = {cb:.2f} (ours / minimal)   c/a = {ca:.2f} (ours / raw)")
         lines.append(f"goal: c >= {GOAL} x b: {'PASS' if cb >= GOAL else 'FAIL'}")
+        if "d" in by_key and by_key["d"].rate:
+            cost = 1 - c / by_key["d"].rate
+            lines.append(
+                f"rollup triggers cost {cost * 100:.0f} % of ingest throughput (1 - c/d); "
+                f"goal <= 25 %: {'PASS' if cost <= 0.25 else 'FAIL'}"
+            )
         lines.append("")
 
     def cores_or_dash(m: Measurement, key: str) -> str:
