@@ -83,25 +83,55 @@ def runs(
     return page, cursor
 
 
+# From the month rollups (counts) and index probes (latest hour of each branch, last run),
+# never a scan of runs. Branches are ordered by their latest run, most recent first.
 _PIPELINES = text(
     """
     with branches as (
-        select pipeline_id, branch, count(*) as runs, max(started_at) as last_started_at
-        from runs
+        select pipeline_id, branch, sum(running + success + failure + cancelled + skipped) as runs
+        from run_rollups
+        where grain = 'month'
         group by pipeline_id, branch
+        having sum(running + success + failure + cancelled + skipped) > 0
+    ),
+
+    recency as (
+        select branches.*, (
+            -- Exact: the branch's latest run lies in its latest hour with runs.
+            select max(runs.started_at)
+            from runs
+            where runs.pipeline_id = branches.pipeline_id
+                and runs.branch = branches.branch
+                and runs.started_at >= latest.bucket_start
+                and runs.started_at < latest.bucket_start + interval '1 hour'
+        ) as latest_run_at
+        from branches
+        cross join lateral (
+            select bucket_start
+            from run_rollups
+            where run_rollups.grain = 'hour'
+                and run_rollups.pipeline_id = branches.pipeline_id
+                and run_rollups.branch = branches.branch
+                and running + success + failure + cancelled + skipped > 0
+            order by bucket_start desc
+            limit 1
+        ) as latest
     )
+
     select
         pipelines.id,
         pipelines.name,
         coalesce(
-            array_agg(branches.branch order by branches.last_started_at desc, branches.branch)
-                filter (where branches.branch is not null),
+            array_agg(recency.branch order by recency.latest_run_at desc, recency.branch)
+                filter (where recency.branch is not null),
             '{}'
         ) as branches,
-        coalesce(sum(branches.runs), 0)::bigint as total_runs,
-        max(branches.last_started_at) as last_run_at
+        coalesce(sum(recency.runs), 0)::bigint as total_runs,
+        (
+            select max(runs.started_at) from runs where runs.pipeline_id = pipelines.id
+        ) as last_run_at
     from pipelines
-    left join branches on branches.pipeline_id = pipelines.id
+    left join recency on recency.pipeline_id = pipelines.id
     group by pipelines.id, pipelines.name
     order by pipelines.name
     """
