@@ -212,7 +212,7 @@ class TestAgainstReference:
                 )
             ingest(session, **fields)
         runs = stored_runs(session)
-        for minutes in (60, 720, 1440, 4320):
+        for minutes in (60, 720, 1440, 1740, 2100, 4320):
             for pipeline in (None, "web"):
                 for branch in (None, "dev"):
                     scope = [
