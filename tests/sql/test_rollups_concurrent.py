@@ -140,8 +140,8 @@ class TestRollupsMatchGroupBy:
         write_concurrently(engine, batches)
         with Session(engine) as session, session.begin():
             runs = stored_runs(session)
-            # Window lengths 5 and 11 hours apart: whatever the time of day, some open with a
-            # partial day under 12 hours (read by the hour) and some over (its complement).
+            # Lengths a few hours apart open at different times of day: partial days of
+            # every size, with and without whole days between them.
             for minutes in (30, 90, 1440, 1740, 2100, 2 * 1440, 525600):
                 for pipeline in (None, "web"):
                     for branch in (None, "dev"):
