@@ -41,8 +41,12 @@ test-pg15: install
 		echo "PostgreSQL 15 binaries not found at $(PG15_BIN): skipping the PG 15 pass"; \
 	fi
 
+# BENCH_SIZE=10m for the ten-million-run history (about half an hour on 2 cores).
+BENCH_SIZE ?= 1m
+
 bench: install
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.summary --size $(BENCH_SIZE)
 
 fmt: install
 	$(BIN)/ruff format .

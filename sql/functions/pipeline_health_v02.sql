@@ -39,12 +39,43 @@ latest as (
                  or (last_failure.finished_at, last_failure.id)
                     > (last_success.finished_at, last_success.id)) as is_failing
     from in_scope
-    cross join lateral decided_neighbor(
-        in_scope.pipeline_id, p_branch, 'success', 'infinity', 0, false
-    ) as last_success
-    cross join lateral decided_neighbor(
-        in_scope.pipeline_id, p_branch, 'failure', 'infinity', 0, false
-    ) as last_failure
+    -- One index probe each; of each pair, the branch that does not apply is skipped at once.
+    left join lateral (
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.status = 'success'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+        union all
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is not null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.branch = p_branch
+                and runs.status = 'success'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+    ) as last_success on true
+    left join lateral (
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.status = 'failure'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+        union all
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is not null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.branch = p_branch
+                and runs.status = 'failure'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+    ) as last_failure on true
 ),
 
 streaks as (
