@@ -9,7 +9,11 @@ from sqlalchemy.orm import Session
 
 from analytics.models import Health, PipelineSummary, Summary
 
-_SUMMARY = text("select * from run_summary(:minutes, :pipeline, :branch)")
+_SUMMARY = text("select * from run_summary(:minutes, :pipeline, :branch, :exact_up_to)")
+
+# Windows of at most this many runs get exact percentiles (bounded work); larger ones the
+# rollups' histogram estimate, within 1.96 %.
+EXACT_PERCENTILES_UP_TO = 2000
 _HEALTH = text("select * from pipeline_health(:minutes, :pipeline, :branch)")
 
 _HEALTH_FIELDS = tuple(Health.model_fields)
@@ -37,14 +41,16 @@ def summary(
     minutes: int = 1440,
     pipeline: str | None = None,
     branch: str | None = None,
+    exact_up_to: int = EXACT_PERCENTILES_UP_TO,
 ) -> Summary:
     """The contract's summary for runs with now - minutes < started_at <= now."""
-    rows = [
-        dict(row)
-        for row in session.execute(
-            _SUMMARY, {"minutes": minutes, "pipeline": pipeline, "branch": branch}
-        ).mappings()
-    ]
+    params = {
+        "minutes": minutes,
+        "pipeline": pipeline,
+        "branch": branch,
+        "exact_up_to": exact_up_to,
+    }
+    rows = [dict(row) for row in session.execute(_SUMMARY, params).mappings()]
     total: dict[str, Any] = next(row for row in rows if row["is_total"])
     per_pipeline = sorted((row for row in rows if not row["is_total"]), key=lambda r: r["pipeline"])
     healths = (

@@ -3,13 +3,15 @@
 -- pipeline_day_totals, whatever the number of days), whole hours (pipeline_hour_rollups) and
 -- ragged edges of under an hour each (read from runs by its started_at index); with a branch
 -- filter, into that branch's months, days and hours (run_rollups) and edges. Counts, sums
--- and rates are exact, and the cost stays flat as runs pile up. p50/p95 come from the
--- merged duration histograms: within 1.96 % of percentile_cont (duration_bins_v01.sql).
+-- and rates are exact, and the cost stays flat as runs pile up. p50/p95 are exact for windows
+-- of at most p_exact_up_to runs, else read from the merged duration histograms: within
+-- 1.96 % of percentile_cont (duration_bins_v01.sql).
 -- last_status / last_finished_at are exact, by index probes per pipeline.
 create or replace function run_summary(
     p_minutes integer,
     p_pipeline text default null,
-    p_branch text default null
+    p_branch text default null,
+    p_exact_up_to integer default 2000
 )
 returns table (
     is_total boolean,
@@ -250,6 +252,24 @@ percentiles as (
     group by group_key
 ),
 
+-- A window of at most p_exact_up_to runs is read whole, for exact percentiles: bounded work,
+-- and a lone 42 s run shows a p50 of 42, not its bin's 42.118.
+exact_percentiles as (
+    select
+        case when grouping(runs.pipeline_id) = 1 then 0 else runs.pipeline_id end as group_key,
+        percentile_cont(0.5) within group (order by runs.duration_sec) as p50_duration_sec,
+        percentile_cont(0.95) within group (order by runs.duration_sec) as p95_duration_sec
+    from bounds
+    join runs
+        on runs.started_at > bounds.window_start
+        and runs.started_at <= bounds.as_of
+    join in_scope on in_scope.pipeline_id = runs.pipeline_id
+    where runs.status in ('success', 'failure')
+        and (p_branch is null or runs.branch = p_branch)
+        and (select totals.total from totals where totals.is_total) <= p_exact_up_to
+    group by grouping sets ((runs.pipeline_id), ())
+),
+
 -- The decided run with the latest finished_at among the window's runs. It finished after the
 -- window opened, so each probe walks back from the newest result only as far as the window:
 -- across pipelines by finished_at, per pipeline by status and finished_at.
@@ -332,8 +352,12 @@ final as (
             / 1000,
             3
         )::float8 as avg_duration_sec,
-        round(percentiles.p50_duration_sec::numeric, 3)::float8 as p50_duration_sec,
-        round(percentiles.p95_duration_sec::numeric, 3)::float8 as p95_duration_sec,
+        round(
+            coalesce(exact_percentiles.p50_duration_sec, percentiles.p50_duration_sec)::numeric, 3
+        )::float8 as p50_duration_sec,
+        round(
+            coalesce(exact_percentiles.p95_duration_sec, percentiles.p95_duration_sec)::numeric, 3
+        )::float8 as p95_duration_sec,
         last_results.status as last_status,
         last_results.finished_at as last_finished_at,
         bounds.as_of
@@ -341,6 +365,7 @@ final as (
     cross join bounds
     left join in_scope on in_scope.pipeline_id = totals.pipeline_id
     left join percentiles on percentiles.group_key = totals.group_key
+    left join exact_percentiles on exact_percentiles.group_key = totals.group_key
     left join last_results on last_results.group_key = totals.group_key
     where totals.is_total or totals.total > 0
 )

@@ -45,9 +45,10 @@ def within_bound(got: float | None, exact: float | None) -> bool:
     return abs(got - exact) <= RELATIVE_BOUND * exact + 0.0005
 
 
-def assert_matches(got: Totals, expected: dict[str, object]) -> None:
-    """Counts, rates, averages and last result exact; percentiles within the bound."""
-    estimates = {"p50_duration_sec", "p95_duration_sec"}
+def assert_matches(got: Totals, expected: dict[str, object], *, sketch: bool = True) -> None:
+    """Counts, rates, averages and last result exact; percentiles exact, or within the bound
+    when they come from the histograms (`sketch`)."""
+    estimates = {"p50_duration_sec", "p95_duration_sec"} if sketch else set()
     exact = {k: v for k, v in expected.items() if k not in estimates}
     assert got.model_dump(include=set(exact)) == exact
     for key in estimates:
@@ -99,8 +100,12 @@ class TestSummaryGivenExpect:
         ) == (4, 1, 1, 1, 1, 0)
         assert result.success_rate == 0.5
         assert result.avg_duration_sec == 4.5
-        assert within_bound(result.p50_duration_sec, 4.5)
-        assert within_bound(result.p95_duration_sec, 6.75)
+        # A small window is read whole: exact percentiles.
+        assert (result.p50_duration_sec, result.p95_duration_sec) == (4.5, 6.75)
+        sketched = analytics.summary(session, minutes=1440, exact_up_to=0)
+        assert within_bound(sketched.p50_duration_sec, 4.5)
+        assert within_bound(sketched.p95_duration_sec, 6.75)
+        assert sketched.p95_duration_sec != 6.75  # the histogram path did answer
         assert result.last_status == "failure"
         assert result.last_finished_at == now - timedelta(seconds=3)
         assert [p.pipeline for p in result.per_pipeline] == ["api", "web"]
@@ -193,7 +198,8 @@ class TestHealthGivenExpect:
 
 class TestAgainstReference:
     @pytest.mark.parametrize("seed", [1, 2, 3])
-    def test_random_runs(self, session: Session, seed: int) -> None:
+    @pytest.mark.parametrize("exact_up_to", [0, 100_000], ids=["sketch", "exact"])
+    def test_random_runs(self, session: Session, seed: int, exact_up_to: int) -> None:
         rng = random.Random(seed)
         now = db_now(session)
         for _ in range(300):
@@ -223,12 +229,16 @@ class TestAgainstReference:
                     ]
                     window = reference.in_window(scope, now, minutes)
                     got = analytics.summary(
-                        session, minutes=minutes, pipeline=pipeline, branch=branch
+                        session,
+                        minutes=minutes,
+                        pipeline=pipeline,
+                        branch=branch,
+                        exact_up_to=exact_up_to,
                     )
-                    assert_matches(got, reference.totals(window))
+                    assert_matches(got, reference.totals(window), sketch=exact_up_to == 0)
                     for entry in got.per_pipeline:
                         mine = [r for r in window if r.pipeline == entry.pipeline]
-                        assert_matches(entry, reference.totals(mine))
+                        assert_matches(entry, reference.totals(mine), sketch=exact_up_to == 0)
                         expected_health = reference.health(
                             [r for r in scope if r.pipeline == entry.pipeline], now, minutes
                         )

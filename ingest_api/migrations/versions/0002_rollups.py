@@ -44,6 +44,7 @@ for each row execute function recoveries_keep_rollups();
 """
 
 DROP_FUNCTIONS = """
+drop function if exists run_summary(integer, text, text, integer);
 drop function if exists rebuild_rollups(integer);
 drop aggregate if exists hist_sum(integer[]);
 drop function if exists hist_merge(integer[], integer[]);
@@ -220,6 +221,8 @@ def upgrade() -> None:
         unique=False,
     )
     bind = op.get_bind()
+    # v02 takes one more argument; the v01 signature must go, or calls become ambiguous.
+    op.execute("drop function run_summary(integer, text, text)")
     for path in FUNCTIONS:
         run_sql_file(bind, path)
     bind.exec_driver_sql(TRIGGERS, execution_options={"no_parameters": True})
