@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15, help="calls per measurement")
     args = parser.parse_args()
     count = _size(args.size)
+    # SIGTERM unwinds like Ctrl-C, so the scratch server and its files are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     scratch = Path(tempfile.mkdtemp(prefix="pulse-bench-summary-"))
     server = EmbeddedPostgres(scratch / "data")
