@@ -122,7 +122,21 @@ class Run(Base):
     pipeline: Mapped[Pipeline] = relationship(back_populates="runs", lazy="raise")
 
 
-class RunRollup(Base):
+class RollupFigures:
+    """What every rollup row adds up: runs per status, the decided runs' durations in integer
+    ms, and their duration histogram (subscripts are bins: sql/functions/duration_bins_v01.sql).
+    """
+
+    running: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    success: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    failure: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    cancelled: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    decided_duration_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+
+
+class RunRollup(RollupFigures, Base):
     """Per pipeline, branch and UTC hour / day / month of `started_at`: what the summary sums.
 
     Kept exact by the triggers on `runs` (sql/functions/rollups_v01.sql), in the same
@@ -136,13 +150,6 @@ class RunRollup(Base):
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     branch: Mapped[str] = mapped_column(String(255), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    running: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    success: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    failure: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    cancelled: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    decided_duration_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
 
     __table_args__ = (
         CheckConstraint("grain in ('hour', 'day', 'month')", name="grain"),
@@ -192,7 +199,7 @@ class RecoveryRollup(Base):
     )
 
 
-class PipelineHourRollup(Base):
+class PipelineHourRollup(RollupFigures, Base):
     """Per pipeline (all branches) and UTC hour of `started_at`: as run_rollups, one row where
     run_rollups has one per branch, for the edges of unfiltered windows."""
 
@@ -202,16 +209,9 @@ class PipelineHourRollup(Base):
 
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    running: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    success: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    failure: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    cancelled: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    decided_duration_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
 
 
-class PipelineDayTotal(Base):
+class PipelineDayTotal(RollupFigures, Base):
     """Per pipeline: everything about its runs that started before `day_start` (UTC midnight).
 
     Whole days of any window are then the difference of two rows, so an unfiltered summary
@@ -223,10 +223,3 @@ class PipelineDayTotal(Base):
 
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     day_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    running: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    success: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    failure: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    cancelled: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    decided_duration_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
