@@ -90,6 +90,8 @@ class Options:
     workers: int
     warmup: float
     database_url: str | None
+    pipelines: tuple[str, ...] = ()
+    rows: str = "abcd"
 
 
 @dataclass(frozen=True)
@@ -522,11 +524,11 @@ def _database(opts: Options, scratch: Path) -> Iterator[Database]:
             )
 
 
-def _prepare(url: str) -> str:
+def _prepare(url: str, pipelines: tuple[str, ...]) -> str:
     """Migrate, create the pipelines (the raw and minimal INSERTs look them up); the version."""
     migrate.upgrade(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        for pipeline in PIPELINES:
+        for pipeline in pipelines:
             conn.execute(
                 "insert into pipelines (name) values (%s) on conflict (name) do nothing",
                 (pipeline,),
@@ -551,12 +553,20 @@ def _reset(url: str) -> None:
             conn.execute("checkpoint")
 
 
-def make_events(count: int = EVENT_COUNT, seed: int = 7) -> list[dict[str, Any]]:
+def pipeline_names(count: int) -> tuple[str, ...]:
+    """The usual five, then numbered ones: more pipelines spread writes over more rollup rows."""
+    extra = (f"pipeline-{i:03d}" for i in range(len(PIPELINES) + 1, count + 1))
+    return (PIPELINES + tuple(extra))[:count]
+
+
+def make_events(
+    count: int = EVENT_COUNT, seed: int = 7, pipelines: tuple[str, ...] = PIPELINES
+) -> list[dict[str, Any]]:
     """Finished runs as CI systems report them, varied but the same on every run."""
     rng = random.Random(seed)
     return [
         {
-            "pipeline": rng.choice(PIPELINES),
+            "pipeline": rng.choice(pipelines),
             "status": rng.choices(("success", "failure", "cancelled"), weights=(80, 17, 3))[0],
             "duration_sec": round(rng.lognormvariate(4.5, 0.6), 1),
             "branch": rng.choice(BRANCHES),
@@ -594,7 +604,8 @@ def _report(
         f"database: PostgreSQL {version} ({db.where})",
         f"servers: uvicorn, workers: {opts.workers} each, access log off, loop {loop}, http {http}",
         f"load: {opts.clients} clients per row, {opts.seconds:g} s measured after "
-        f"{opts.warmup:g} s warm-up; client aiohttp (b, c), psycopg threads (a)",
+        f"{opts.warmup:g} s warm-up; client aiohttp (b, c), psycopg threads (a); "
+        f"events spread over {len(opts.pipelines)} pipelines",
         "",
     ]
     stats = [
@@ -689,8 +700,23 @@ def _options(argv: list[str] | None) -> Options:
         help="use this server (a scratch database is created and dropped) instead of an "
         "embedded one",
     )
+    parser.add_argument(
+        "--pipelines",
+        type=_positive(int),
+        default=len(PIPELINES),
+        help="spread the events over this many pipelines (writes of one pipeline take turns)",
+    )
+    parser.add_argument("--rows", default="abcd", help="which rows to run, e.g. cd")
     ns = parser.parse_args(argv)
-    return Options(ns.seconds, ns.clients, ns.workers, max(0.0, ns.warmup), ns.database_url)
+    return Options(
+        ns.seconds,
+        ns.clients,
+        ns.workers,
+        max(0.0, ns.warmup),
+        ns.database_url,
+        pipeline_names(ns.pipelines),
+        ns.rows,
+    )
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -711,8 +737,8 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="pulse-bench-", dir="/tmp"))
     try:
         with _database(opts, scratch) as db:
-            version = _prepare(db.url)
-            events = make_events()
+            version = _prepare(db.url, opts.pipelines)
+            events = make_events(pipelines=opts.pipelines)
             bench = Bench(
                 options=opts,
                 db=db,
@@ -722,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
                 token=secrets.token_urlsafe(32),
             )
             results: list[tuple[Row, Measurement]] = []
-            for row in ROWS:
+            for row in (r for r in ROWS if r.key in opts.rows):
                 _reset(db.url)
                 print(f"running {row.label} ...", file=sys.stderr, flush=True)
                 results.append((row, row.run(bench)))
