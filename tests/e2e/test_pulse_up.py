@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -111,6 +112,18 @@ class TestPulseUp:
         # And the next start cleans up whatever was left and comes up.
         with pulse_up(tmp_path / "data", tmp_path / "up2.log") as again:
             assert httpx.get(f"{again.api_url}/health").json()["ok"] is True
+
+    def test_a_crashed_api_is_restarted(self, tmp_path: Path) -> None:
+        with pulse_up(tmp_path / "data", tmp_path / "up.log") as up:
+            api = next(
+                pid
+                for pid in descendants(up.process.pid)
+                if b"ingest_api\x00api" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            )
+            os.kill(api, signal.SIGKILL)
+            wait_for(lambda: "restarting" in up.output, timeout=60)
+            wait_for(lambda: _ok(f"{up.api_url}/health"), timeout=120, interval=0.5)
+            assert up.process.poll() is None
 
     def test_pulse_api_without_a_database_exits_2(self, tmp_path: Path) -> None:
         result = pulse("api", env=pulse_env(tmp_path / "empty"), timeout=60)
