@@ -190,8 +190,10 @@ def main() -> None:
             )
             print(header)
             print("-" * len(header))
-            # As the API connects: JIT off (see ingest_api/db.py), for both sql and raw.
-            with psycopg.connect(url, autocommit=True, options="-c jit=off") as conn:
+            # As the API connects (see ingest_api/db.py), for both sql and raw.
+            with psycopg.connect(
+                url, autocommit=True, options="-c jit=off -c plan_cache_mode=force_custom_plan"
+            ) as conn:
                 for minutes in WINDOWS:
 
                     def via_api(m: int = minutes) -> object:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Engine
 
 from ingest_api import migrate
 
@@ -24,6 +25,16 @@ def _functions(url: str) -> set[str]:
             " where nspname = 'public'"
         ).fetchall()
     return {row[0] for row in rows}
+
+
+def test_read_connections_plan_every_call(shared_engine: Engine) -> None:
+    """The summary must never run on a generic plan, nor pay for JIT (see ingest_api/db.py)."""
+    with shared_engine.connect() as conn:
+        settings = {
+            name: conn.exec_driver_sql(f"show {name}").scalar_one()
+            for name in ("plan_cache_mode", "jit", "timezone")
+        }
+    assert settings == {"plan_cache_mode": "force_custom_plan", "jit": "off", "timezone": "UTC"}
 
 
 class TestMigrations:
