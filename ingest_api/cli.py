@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import sessionmaker
 
 from ingest_api import embedded_pg, migrate
@@ -108,7 +108,7 @@ def _wait_ready(url: str, child: Child, timeout: float = 90.0) -> bool:
 
 
 def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
-    api = f"http://{_display_host(settings.api_host)}:{settings.api_port}"
+    api = settings.local_api_url
     where = (
         f"embedded PostgreSQL in {settings.data_dir / 'postgres'}"
         if db.kind == "embedded"
@@ -140,10 +140,6 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
     console.print("Press Ctrl-C to stop.\n")
 
 
-def _display_host(host: str) -> str:
-    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
-
-
 @app.command()
 def up() -> None:
     """Run the whole system: database (embedded unless DATABASE_URL), migrations, API."""
@@ -166,9 +162,7 @@ def up() -> None:
             api = Child("api", python_module("ingest_api", "api"), env)
             children.append(api)
             api.start()
-            if not _wait_ready(
-                f"http://{_display_host(settings.api_host)}:{settings.api_port}", api
-            ):
+            if not _wait_ready(settings.local_api_url, api):
                 raise _fail(
                     f"the API did not come up on port {settings.api_port} (is the port in use?)",
                     code=1,
@@ -271,8 +265,6 @@ def simulate(
 def rebuild_rollups() -> None:
     """Recompute every rollup from runs (after a bulk load, or to repair), one pipeline at a
     time: ingest goes on meanwhile, waiting only while its own pipeline is rebuilt."""
-    from sqlalchemy import text
-
     settings = _settings()
     with _database(settings, start=True) as db:
         engine = make_engine(db.url, pool_size=1)

@@ -59,11 +59,15 @@ class Settings(BaseSettings):
         ]
 
     @property
+    def local_api_url(self) -> str:
+        """Where a process on this machine reaches the API (a wildcard bind means loopback)."""
+        wildcard = self.api_host in {"0.0.0.0", "::", ""}  # noqa: S104
+        return f"http://{'127.0.0.1' if wildcard else self.api_host}:{self.api_port}"
+
+    @property
     def api_url(self) -> str:
-        if self.public_url:
-            return self.public_url.rstrip("/")
-        host = "127.0.0.1" if self.api_host in {"0.0.0.0", "::"} else self.api_host  # noqa: S104
-        return f"http://{host}:{self.api_port}"
+        """Where clients reach the API: PULSE_PUBLIC_URL, else the local address."""
+        return self.public_url.rstrip("/") if self.public_url else self.local_api_url
 
     @property
     def token_file(self) -> Path:
