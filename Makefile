@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG15_BIN ?= /usr/lib/postgresql/15/bin
 # The database tests run a second time on PostgreSQL 15 when its binaries are present.
-DB_TESTS := tests/sql tests/api tests/test_migrations.py
+DB_TESTS := tests/sql tests/api tests/live tests/test_migrations.py
 
 .PHONY: install up test lint pytest test-pg15 bench fmt clean
 

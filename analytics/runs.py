@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from analytics.models import PipelineOut, RunOut
@@ -81,6 +82,24 @@ def runs(
     page = rows[:limit]
     cursor = Cursor(page[-1].started_at, page[-1].id) if len(rows) > limit else None
     return page, cursor
+
+
+def runs_by_id(session: Session, ids: Collection[int]) -> list[RunOut]:
+    """Those of `ids` that exist, newest `started_at` first (ties by id)."""
+    if not ids:
+        return []
+    query = (
+        select(*_RUN_COLUMNS)
+        .join(Pipeline, Pipeline.id == Run.pipeline_id)
+        .where(Run.id.in_(list(ids)))
+        .order_by(Run.started_at.desc(), Run.id.desc())
+    )
+    return [RunOut.model_validate(dict(row)) for row in session.execute(query).mappings()]
+
+
+def database_now(session: Session) -> datetime:
+    """The database clock: "now" for every figure."""
+    return session.execute(select(func.now())).scalar_one()
 
 
 # From the month rollups (counts) and index probes (latest hour of each branch, last run),

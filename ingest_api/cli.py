@@ -117,6 +117,7 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
     console.print("\n[bold green]Pipeline Pulse is up.[/bold green]\n")
     console.print(f"  API        {api}")
     console.print(f"  API docs   {api}/docs")
+    console.print(f"  Live       {api.replace('http', 'ws', 1)}/ws/metrics")
     console.print(f"  Database   {where}  (`pulse psql` opens a shell)")
     console.print(f"  Demo mode  {'on' if settings.demo else 'off'}")
     if new_token:
@@ -210,6 +211,9 @@ def api(
             workers=workers or _workers(settings),
             access_log=False,
             log_level="info",
+            # Live messages are serialized once per tick and sent as is to every client;
+            # per-connection compression would deflate the same bytes once per viewer.
+            ws_per_message_deflate=False,
         )
 
 

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, validation_alias="PULSE_PUBLIC_URL")
     environment: str = Field(default="local", validation_alias="PULSE_ENVIRONMENT")
     api_workers: int | None = Field(default=None, validation_alias="PULSE_API_WORKERS")
+    # Live updates (/ws/metrics): the coalescing tick, how many messages a client may have
+    # waiting before it is closed as too slow (1013), and the contract's heartbeat and refresh.
+    live_tick_ms: int = Field(default=250, ge=10, le=10_000, validation_alias="PULSE_LIVE_TICK_MS")
+    live_queue: int = Field(default=32, ge=1, le=10_000, validation_alias="PULSE_LIVE_QUEUE")
+    live_heartbeat_sec: float = Field(
+        default=15, gt=0, le=3600, validation_alias="PULSE_LIVE_HEARTBEAT_SEC"
+    )
+    live_refresh_sec: float = Field(
+        default=60, gt=0, le=3600, validation_alias="PULSE_LIVE_REFRESH_SEC"
+    )
     # Set by `pulse up` / `pulse api` for their children when they run the embedded server.
     database_kind: str = Field(default="external", validation_alias="PULSE_DATABASE_KIND")
 

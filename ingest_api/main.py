@@ -14,6 +14,8 @@ from ingest_api import errors
 from ingest_api.auth import TokenSource
 from ingest_api.config import Settings, get_settings
 from ingest_api.db import make_engine, make_write_pool
+from ingest_api.live.hub import LiveHub, close_clients_first_on_signals
+from ingest_api.live.routes import router as live_router
 from ingest_api.metrics.routes import router as metrics_router
 from ingest_api.middleware import BodyLimit
 from ingest_api.pipelines.routes import router as pipelines_router
@@ -37,6 +39,12 @@ nothing.
 **Time.** "Now" is the database clock. Timestamps are UTC, RFC 3339, with a trailing `Z`; naive
 input timestamps are read as UTC.
 
+**Live.** `WS /ws/metrics?minutes=&pipeline=&branch=` pushes `metrics_update` (the summary) on
+connect and `metrics_update` + `runs_update` once per tick (250 ms) while runs change, a fresh
+summary at least every 60 s, and a `heartbeat` after 15 s of silence; each message carries
+`as_of`. Origins outside the allowlist get 403; a bad parameter closes with 1008, a client too
+slow to keep up with 1013, shutdown with 1001.
+
 **Statuses.** `running`, `success`, `failure`, `cancelled`, `skipped`. Terminal: all but
 `running`. Decided: `success` and `failure`; durations, percentiles, `last_status` and health use
 decided runs only.
@@ -57,9 +65,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.write_pool = make_write_pool(settings.database_url)
         # Not waiting: the API starts (and /health says 503) while the database is down.
         await app.state.write_pool.open(wait=False)
+        app.state.live = LiveHub(
+            database_url=settings.database_url,
+            sessions=app.state.sessionmaker,
+            # After a database restart, drop the write pool's dead connections at once rather
+            # than answering one 503 per stale connection.
+            on_reconnect=app.state.write_pool.check,
+            tick_sec=settings.live_tick_ms / 1000,
+            queue_size=settings.live_queue,
+            heartbeat_sec=settings.live_heartbeat_sec,
+            refresh_sec=settings.live_refresh_sec,
+        )
+        await app.state.live.start()
+        close_clients_first_on_signals(app.state.live)
         try:
             yield
         finally:
+            await app.state.live.stop()
             await app.state.write_pool.close()
             engine.dispose()
 
@@ -87,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs_router,
         metrics_router,
         simulate_router,
+        live_router,
     ):
         app.include_router(router)
     return app

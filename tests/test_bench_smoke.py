@@ -67,3 +67,34 @@ def test_summary_bench_smoke() -> None:
     rows = [line for line in result.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert [int(line.split("|")[0]) for line in rows] == [60, 1440, 43200, 525600]
     assert all(line.rstrip().endswith("x") for line in rows)
+
+
+LIVE_ROW = re.compile(
+    r"^\s+(?P<clients>\d+) clients \|\s+(?P<runs>\d+) \|(?:\s+\d+\.\d \|){3}"
+    r"\s+(?P<summaries>\d+\.\d\d) \|\s+(?P<messages>\d+) \|\s+(?P<errors>\d+)$",
+    re.MULTILINE,
+)
+
+
+class TestBenchLive:
+    def test_smoke_run_prints_both_phases_and_the_goals(self) -> None:
+        args = ["--clients", "20", "--probes", "5", "--seconds", "2", "--rate", "20"]
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.live", *args],
+            cwd=ROOT,
+            env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        rows = {int(m["clients"]): m for m in LIVE_ROW.finditer(result.stdout)}
+        assert sorted(rows) == [10, 20], output
+        for row in rows.values():
+            assert int(row["runs"]) == 40, output
+            assert float(row["summaries"]) > 0, output
+            assert int(row["messages"]) > 0, output
+            assert int(row["errors"]) == 0, output
+        assert "API peak RSS" in result.stdout, output

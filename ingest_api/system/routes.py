@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from ingest_api.errors import envelope
-from ingest_api.system.schemas import HealthOut, InfoOut
+from ingest_api.system.schemas import HealthOut, InfoOut, LiveOut
 
 router = APIRouter(tags=["system"])
 
@@ -46,4 +46,5 @@ def info(request: Request) -> InfoOut:
         demo=settings.demo,
         environment=settings.environment,
         api_url=settings.api_url,
+        live=LiveOut(**request.app.state.live.stats()),
     )

@@ -1,0 +1,1 @@
+"""Live updates: WS /ws/metrics, fed by PostgreSQL NOTIFY."""

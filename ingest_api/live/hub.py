@@ -1,0 +1,392 @@
+"""The live hub of one API process: LISTEN, coalesce, compute once, fan out.
+
+The database announces every committed change of a run on `pulse_runs`
+(sql/functions/notify_runs_v01.sql). Each process LISTENs on one dedicated connection, so it
+hears ingests taken by any process, and gathers the run ids it hears. Once per tick, for each
+distinct subscription (window + filters) that has clients, it computes the summary once and
+hands the same serialized message to every client of it: database work grows with
+subscriptions and changes, never with viewers. Each client has a bounded queue drained by its
+own sender task, so a slow client only ever delays itself; when its queue overflows it is closed
+with 1013.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+import analytics
+from analytics.models import RunOut, Summary
+from ingest_api.db import libpq_url
+from ingest_api.live import messages
+
+log = logging.getLogger("pulse.live")
+
+CHANNEL = "pulse_runs"
+GOING_AWAY = 1001
+TRY_AGAIN_LATER = 1013
+# How long a closing client gets to take its close frame before the connection is dropped.
+CLOSE_TIMEOUT_SEC = 10.0
+# Summaries computed at once in one tick (each holds a database connection and a thread).
+CONCURRENT_SUMMARIES = 4
+LISTEN_LIVENESS_SEC = 5.0
+RECONNECT_BACKOFF_SEC = (0.2, 5.0)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a client watches: the summary's window and filters."""
+
+    minutes: int
+    pipeline: str | None
+    branch: str | None
+
+    def matches(self, run: RunOut) -> bool:
+        return (self.pipeline is None or run.pipeline == self.pipeline) and (
+            self.branch is None or run.branch == self.branch
+        )
+
+
+class Client:
+    """One WebSocket: a bounded queue of serialized messages and the task that sends them."""
+
+    def __init__(self, websocket: WebSocket, subscription: Subscription, queue_size: int):
+        self.websocket = websocket
+        self.subscription = subscription
+        self.queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+        self.needs_snapshot = True
+        self.last_offered = time.monotonic()
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._closing = asyncio.Event()
+        self.done = asyncio.Event()
+
+    def offer(self, message: str) -> None:
+        if self.close_code is not None:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("closing a live client too slow to keep up (%s)", self.subscription)
+            self.close(TRY_AGAIN_LATER, "too slow: messages arrive faster than they are read")
+        self.last_offered = time.monotonic()
+
+    def close(self, code: int, reason: str = "") -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+            self._closing.set()
+
+    async def run(self) -> None:
+        """Send what is queued until the client leaves or is closed."""
+        sender = asyncio.create_task(self._send())
+        receiver = asyncio.create_task(self._receive())
+        closing = asyncio.create_task(self._closing.wait())
+        tasks = (sender, receiver, closing)
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            client_left = receiver.done() or sender.done()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.close_code is not None and not client_left:
+            # Written once the client reads what came before; a client that stays stuck is
+            # dropped after the timeout (the transport closes when the handler returns).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.websocket.close(self.close_code, self.close_reason), CLOSE_TIMEOUT_SEC
+                )
+
+    async def _send(self) -> None:
+        while True:
+            await self.websocket.send_text(await self.queue.get())
+
+    async def _receive(self) -> None:
+        # Clients have nothing to say; reading notices when they leave.
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+
+
+class LiveHub:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        sessions: sessionmaker[Session],
+        on_reconnect: Callable[[], Awaitable[object]],
+        tick_sec: float,
+        queue_size: int,
+        heartbeat_sec: float,
+        refresh_sec: float,
+    ):
+        self._database_url = libpq_url(database_url)
+        self._sessions = sessions
+        self._on_reconnect = on_reconnect
+        self._tick_sec = tick_sec
+        self._queue_size = queue_size
+        self._heartbeat_sec = heartbeat_sec
+        self._refresh_sec = refresh_sec
+        self._subscriptions: dict[Subscription, set[Client]] = {}
+        self._changed: set[int] = set()
+        self._resync = False
+        self._listening = False
+        self._last_metrics: dict[Subscription, float] = {}
+        self._last_as_of: datetime | None = None
+        self.stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self._limit = asyncio.Semaphore(CONCURRENT_SUMMARIES)
+        # Counters for the benchmark (bench/live.py) and the tests.
+        self.summaries_computed = 0
+        self.messages_offered = 0
+
+    def stats(self) -> dict[str, int | bool]:
+        return {
+            "listening": self._listening,
+            "tick_ms": round(self._tick_sec * 1000),
+            "clients": sum(len(group) for group in self._subscriptions.values()),
+            "subscriptions": len(self._subscriptions),
+            "summaries_computed": self.summaries_computed,
+            "messages_offered": self.messages_offered,
+        }
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="live-listen"),
+            asyncio.create_task(self._tick_forever(), name="live-tick"),
+        ]
+
+    async def stop(self) -> None:
+        """Close every client with 1001 (going away), then stop listening."""
+        self.stopping = True
+        clients = [c for group in self._subscriptions.values() for c in group]
+        for client in clients:
+            client.close(GOING_AWAY, "server shutting down")
+        if clients:
+            await asyncio.wait(
+                [asyncio.create_task(c.done.wait()) for c in clients],
+                timeout=CLOSE_TIMEOUT_SEC + 1,
+            )
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task the hub keeps a reference to until it ends."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def serve(self, websocket: WebSocket, subscription: Subscription) -> None:
+        """Serve one accepted WebSocket until it leaves or is closed."""
+        client = Client(websocket, subscription, self._queue_size)
+        if self.stopping:
+            client.close(GOING_AWAY, "server shutting down")
+        self._subscriptions.setdefault(subscription, set()).add(client)
+        try:
+            await client.run()
+        finally:
+            group = self._subscriptions.get(subscription)
+            if group is not None:
+                group.discard(client)
+                if not group:
+                    del self._subscriptions[subscription]
+                    self._last_metrics.pop(subscription, None)
+            client.done.set()
+
+    # -- listening ----------------------------------------------------------------------------
+
+    def _heard(self, note: psycopg.Notify) -> None:
+        with contextlib.suppress(ValueError):
+            self._changed.add(int(note.payload))
+
+    async def _listen(self) -> None:
+        backoff = RECONNECT_BACKOFF_SEC[0]
+        was_lost = False
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._database_url, autocommit=True, application_name="pipeline-pulse-live"
+                )
+                async with conn:
+                    await conn.execute(f"listen {CHANNEL}")
+                    if was_lost:
+                        await self._on_reconnect()
+                    # Changes made while we were not listening are unknown: everyone gets a
+                    # fresh snapshot on the next tick.
+                    self._resync = True
+                    self._listening = True
+                    backoff = RECONNECT_BACKOFF_SEC[0]
+                    log.info("listening for run changes")
+                    while True:
+                        async for note in conn.notifies(timeout=LISTEN_LIVENESS_SEC):
+                            self._heard(note)
+                        # A vanished server fails here. What arrives meanwhile is kept by
+                        # psycopg for the next notifies().
+                        await conn.execute("select 1")
+            except (psycopg.Error, OSError) as exc:
+                if self._listening:
+                    log.warning("lost the database connection (%s); reconnecting", exc)
+                self._listening = False
+                was_lost = True
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RECONNECT_BACKOFF_SEC[1])
+
+    # -- the tick -----------------------------------------------------------------------------
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_sec)
+            try:
+                await self._tick()
+            except (SQLAlchemyError, psycopg.Error) as exc:
+                log.warning("live update postponed: the database is unavailable (%s)", exc)
+
+    async def _db(self, work: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with self._sessions() as session:
+                return work(session)
+
+        async with self._limit:
+            return await asyncio.to_thread(run)
+
+    async def _tick(self) -> None:
+        if not self._subscriptions:
+            self._changed.clear()
+            return
+        changed, self._changed = self._changed, set()
+        resync, self._resync = self._resync, False
+        try:
+            runs, as_of = await self._read_changes(changed)
+        except BaseException:
+            self._changed |= changed
+            self._resync |= resync
+            raise
+        # A deleted run changes figures without a row to show: refresh everyone.
+        everything = resync or len(runs) < len(changed)
+        now = time.monotonic()
+
+        plans: list[tuple[Subscription, bool, list[RunOut]]] = []
+        for subscription, group in self._subscriptions.items():
+            matched = [run for run in runs if subscription.matches(run)]
+            stale = now - self._last_metrics.get(subscription, float("-inf")) >= self._refresh_sec
+            dirty = everything or stale or bool(matched)
+            if dirty or any(c.needs_snapshot for c in group):
+                plans.append((subscription, dirty, matched))
+
+        results = await asyncio.gather(
+            *(self._summary(subscription) for subscription, _, _ in plans), return_exceptions=True
+        )
+        for (subscription, dirty, matched), result in zip(plans, results, strict=True):
+            if isinstance(result, BaseException):
+                self._resync = True  # retried next tick, for every subscription
+                log.warning("live summary failed (%s)", result)
+                continue
+            members = list(self._subscriptions.get(subscription, ()))
+            update = messages.metrics_update(result)
+            for client in members if dirty else [c for c in members if c.needs_snapshot]:
+                client.needs_snapshot = False
+                self._offer(client, update)
+            if dirty:
+                self._last_metrics[subscription] = now
+            self._last_as_of = result.as_of
+            if matched and as_of is not None:
+                changes = messages.runs_update(matched, as_of)
+                for client in members:
+                    self._offer(client, changes)
+        await self._heartbeats()
+
+    async def _read_changes(self, ids: set[int]) -> tuple[list[RunOut], datetime | None]:
+        if not ids:
+            return [], None
+        return await self._db(lambda s: (analytics.runs_by_id(s, ids), analytics.database_now(s)))
+
+    async def _summary(self, subscription: Subscription) -> Summary:
+        summary = await self._db(
+            lambda s: analytics.summary(
+                s,
+                minutes=subscription.minutes,
+                pipeline=subscription.pipeline,
+                branch=subscription.branch,
+            )
+        )
+        self.summaries_computed += 1
+        return summary
+
+    async def _heartbeats(self) -> None:
+        now = time.monotonic()
+        quiet = [
+            client
+            for group in self._subscriptions.values()
+            for client in group
+            if not client.needs_snapshot and now - client.last_offered >= self._heartbeat_sec
+        ]
+        if not quiet:
+            return
+        # While we listen, nothing has changed up to the database's "now"; otherwise we only
+        # know the time of the last figures we sent.
+        as_of = await self._db(analytics.database_now) if self._listening else self._last_as_of
+        if as_of is None:
+            return
+        beat = messages.heartbeat(as_of)
+        for client in quiet:
+            self._offer(client, beat)
+
+    def _offer(self, client: Client, message: str) -> None:
+        client.offer(message)
+        self.messages_offered += 1
+
+
+def close_clients_first_on_signals(hub: LiveHub) -> None:
+    """On SIGINT/SIGTERM, close the hub's clients with 1001 before the server shuts down.
+
+    uvicorn's shutdown closes open WebSockets with 1012 ("service restart") before the
+    application hears of it, so its signal handlers (installed with signal.signal before the
+    lifespan starts, in every worker process) are wrapped: stop the hub, then hand the signal
+    on. Outside the main thread (a server run in a test thread) there are no handlers to wrap.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        server_handler = signal.getsignal(sig)
+        if not callable(server_handler):
+            continue
+
+        async def stop_then(
+            handler: Callable[[int, FrameType | None], Any], signum: int, frame: FrameType | None
+        ) -> None:
+            await hub.stop()
+            handler(signum, frame)
+
+        def on_signal(
+            signum: int,
+            frame: FrameType | None,
+            handler: Callable[[int, FrameType | None], Any] = server_handler,
+        ) -> None:
+            if hub.stopping:  # a second Ctrl-C: straight to the server (force quit)
+                handler(signum, frame)
+                return
+            hub.stopping = True
+            loop.call_soon_threadsafe(lambda: hub.background(stop_then(handler, signum, frame)))
+
+        signal.signal(sig, on_signal)
