@@ -254,8 +254,13 @@ class LiveHub:
     # -- the tick -----------------------------------------------------------------------------
 
     async def _tick_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
         while True:
-            await asyncio.sleep(self._tick_sec)
+            # A steady cadence: the tick's own work does not stretch the period; a tick that
+            # overruns is followed by the next at once, never by a catch-up burst.
+            next_tick = max(next_tick + self._tick_sec, loop.time())
+            await asyncio.sleep(next_tick - loop.time())
             try:
                 await self._tick()
             except (SQLAlchemyError, psycopg.Error) as exc:
@@ -285,18 +290,25 @@ class LiveHub:
         everything = resync or len(runs) < len(changed)
         now = time.monotonic()
 
-        plans: list[tuple[Subscription, bool, list[RunOut]]] = []
+        # The changed runs go out first (they are read already); then the figures, once per
+        # subscription. A client still waiting for its first summary gets that first.
+        plans: list[tuple[Subscription, bool]] = []
         for subscription, group in self._subscriptions.items():
             matched = [run for run in runs if subscription.matches(run)]
+            if matched and as_of is not None:
+                changes = messages.runs_update(matched, as_of)
+                for client in group:
+                    if not client.needs_snapshot:
+                        self._offer(client, changes)
             stale = now - self._last_metrics.get(subscription, float("-inf")) >= self._refresh_sec
             dirty = everything or stale or bool(matched)
             if dirty or any(c.needs_snapshot for c in group):
-                plans.append((subscription, dirty, matched))
+                plans.append((subscription, dirty))
 
         results = await asyncio.gather(
-            *(self._summary(subscription) for subscription, _, _ in plans), return_exceptions=True
+            *(self._summary(subscription) for subscription, _ in plans), return_exceptions=True
         )
-        for (subscription, dirty, matched), result in zip(plans, results, strict=True):
+        for (subscription, dirty), result in zip(plans, results, strict=True):
             if isinstance(result, BaseException):
                 self._resync = True  # retried next tick, for every subscription
                 log.warning("live summary failed (%s)", result)
@@ -309,10 +321,6 @@ class LiveHub:
             if dirty:
                 self._last_metrics[subscription] = now
             self._last_as_of = result.as_of
-            if matched and as_of is not None:
-                changes = messages.runs_update(matched, as_of)
-                for client in members:
-                    self._offer(client, changes)
         await self._heartbeats()
 
     async def _read_changes(self, ids: set[int]) -> tuple[list[RunOut], datetime | None]:
