@@ -47,6 +47,7 @@ BENCH_SIZE ?= 1m
 bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.summary --size $(BENCH_SIZE)
+	$(BIN)/python -m bench.live
 
 fmt: install
 	$(BIN)/ruff format .
