@@ -3,6 +3,8 @@ import type { ApiClient, Info, Pipeline } from "../../../api/client";
 import type { Filters } from "../../../lib/url-state";
 import { RUNS_SHOWN, dashboardReducer, initialData, type LiveMessage } from "./live-reducer";
 
+export const DEMO_PIPELINES = ["web", "api", "worker", "docs"];
+
 export type LoadState = { phase: "loading" } | { phase: "error"; message: string } | { phase: "ready" };
 
 /** The dashboard's data: a first load over REST, then whatever the live socket says. */

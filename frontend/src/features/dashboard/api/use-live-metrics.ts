@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { toWebSocketUrl } from "../../../lib/config";
 import { parseLiveMessage, type LiveMessage } from "./live-reducer";
 
@@ -28,10 +28,14 @@ type Options = {
 
 /** Keeps WS /ws/metrics open for the given filters, reconnecting with backoff; a new filter means a new socket. */
 export function useLiveMetrics({ apiUrl, minutes, branch, onMessage, onReconnected, backoff }: Options): ConnectionState {
-  const [state, setState] = useState<ConnectionState>("connecting");
-  const handlers = useRef({ onMessage, onReconnected });
-  handlers.current = { onMessage, onReconnected };
-  const backoffRef = useRef(backoff ?? DEFAULT_BACKOFF);
+  const key = `${apiUrl} ${minutes} ${branch}`;
+  // State is tagged with the subscription it describes: a new one reads "connecting" until its socket speaks.
+  const [connection, setConnection] = useState<{ key: string; state: ConnectionState }>({ key, state: "connecting" });
+  // The socket outlives renders; it reads the latest callbacks through a ref instead of reconnecting.
+  const handlers = useRef({ onMessage, onReconnected, backoff: backoff ?? DEFAULT_BACKOFF });
+  useLayoutEffect(() => {
+    handlers.current = { onMessage, onReconnected, backoff: backoff ?? DEFAULT_BACKOFF };
+  });
 
   useEffect(() => {
     const url = toWebSocketUrl(apiUrl, "/ws/metrics", { minutes: String(minutes), branch });
@@ -40,7 +44,7 @@ export function useLiveMetrics({ apiUrl, minutes, branch, onMessage, onReconnect
     let attempt = 0;
     let everOpened = false;
     let stopped = false;
-    setState("connecting");
+    const setState = (state: ConnectionState) => setConnection({ key: `${apiUrl} ${minutes} ${branch}`, state });
 
     const connect = () => {
       if (stopped) return;
@@ -66,7 +70,7 @@ export function useLiveMetrics({ apiUrl, minutes, branch, onMessage, onReconnect
         }
         const offline = attempt >= OFFLINE_AFTER || (typeof navigator !== "undefined" && navigator.onLine === false);
         setState(offline ? "offline" : "reconnecting");
-        timer = window.setTimeout(connect, backoffDelay(attempt, backoffRef.current));
+        timer = window.setTimeout(connect, backoffDelay(attempt, handlers.current.backoff));
         attempt += 1;
       };
     };
@@ -91,5 +95,5 @@ export function useLiveMetrics({ apiUrl, minutes, branch, onMessage, onReconnect
     };
   }, [apiUrl, minutes, branch]);
 
-  return state;
+  return connection.key === key ? connection.state : "connecting";
 }

@@ -1,9 +1,10 @@
 import { useCallback, useMemo } from "react";
 import type { ApiClient } from "../../../api/client";
-import { Toasts, useToasts } from "../../../components/ui/toasts";
+import { Toasts } from "../../../components/ui/toasts";
+import { useToasts } from "../../../hooks/use-toasts";
 import { useNow } from "../../../hooks/use-now";
 import type { Filters as FilterValues } from "../../../lib/url-state";
-import { useDashboard } from "../api/use-dashboard";
+import { DEMO_PIPELINES, useDashboard } from "../api/use-dashboard";
 import { useLiveMetrics, type BackoffOptions } from "../api/use-live-metrics";
 import { ConnectionStatus } from "./connection-status";
 import { EmptyState } from "./empty-state";
@@ -14,8 +15,6 @@ import { KpiCards } from "./kpi-cards";
 import { LoadingSkeleton } from "./loading-skeleton";
 import { PipelineHealth } from "./pipeline-health";
 import { RunsTable } from "./runs-table";
-
-export const DEMO_PIPELINES = ["web", "api", "worker", "docs"];
 
 type Props = {
   client: ApiClient;

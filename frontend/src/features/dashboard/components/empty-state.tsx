@@ -1,15 +1,7 @@
 import { useState } from "react";
+import { curlExample } from "../curl-example";
 
 type Props = { apiUrl: string; demo: boolean; onSimulate: () => Promise<void> };
-
-export function curlExample(apiUrl: string): string {
-  return [
-    `curl -X POST ${apiUrl}/api/events/run \\`,
-    `  -H "Authorization: Bearer <token>" \\`,
-    `  -H "Content-Type: application/json" \\`,
-    `  -d '{"pipeline": "web", "status": "success", "duration_sec": 42, "branch": "main", "commit": "5184f9c", "triggered_by": "octocat"}'`,
-  ].join("\n");
-}
 
 export function EmptyState({ apiUrl, demo, onSimulate }: Props) {
   const [busy, setBusy] = useState(false);
