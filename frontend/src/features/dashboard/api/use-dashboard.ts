@@ -60,9 +60,21 @@ export function useDashboard(client: ApiClient, filters: Filters, notify: (messa
     client.getPipelines().then(setPipelines, () => undefined);
   }, [client, branch, notify]);
 
-  const applyLive = useCallback((message: LiveMessage) => {
-    dispatch({ type: "live", message });
-  }, []);
+  const knownBranches = useRef(new Set<string>());
+  useEffect(() => {
+    knownBranches.current = new Set(pipelines.flatMap((p) => p.branches));
+  }, [pipelines]);
+
+  const applyLive = useCallback(
+    (message: LiveMessage) => {
+      dispatch({ type: "live", message });
+      // A branch never seen before belongs in the branch filter's options.
+      if (message.type === "runs_update" && message.payload.some((run) => !knownBranches.current.has(run.branch))) {
+        client.getPipelines().then(setPipelines, () => undefined);
+      }
+    },
+    [client],
+  );
 
   return { data, load, info, pipelines, retry, reloadRuns, applyLive };
 }

@@ -1,7 +1,7 @@
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type Summary } from "../../../api/client";
-import { EMPTY_SUMMARY, FakeWebSocket, fakeClient, makeInfo, makeRun, makeSummary } from "../../../test/fixtures";
+import { EMPTY_SUMMARY, FakeWebSocket, fakeClient, makeInfo, makePipeline, makeRun, makeSummary } from "../../../test/fixtures";
 import { Dashboard } from "./dashboard";
 
 const API = "http://api.test";
@@ -121,6 +121,21 @@ describe("live", () => {
       }),
     );
     expect(screen.getAllByRole("rowheader").map((c) => c.textContent)).toEqual(["worker", "web"]);
+  });
+
+  it("refreshes the branch options when a run arrives on a new branch", async () => {
+    const getPipelines = vi.fn(async () => [makePipeline()]);
+    renderDashboard(fakeClient({ getPipelines }));
+    await screen.findByTestId("kpi-total");
+    const socket = FakeWebSocket.latest();
+    act(() => socket.open());
+    const as_of = new Date().toISOString();
+    act(() => socket.send({ type: "runs_update", as_of, payload: [makeRun({ id: 5, branch: "main" })] }));
+    expect(getPipelines).toHaveBeenCalledTimes(1);
+    getPipelines.mockResolvedValue([makePipeline({ branches: ["release/2", "main", "feature/x"] })]);
+    act(() => socket.send({ type: "runs_update", as_of, payload: [makeRun({ id: 6, branch: "release/2" })] }));
+    expect(getPipelines).toHaveBeenCalledTimes(2);
+    await waitFor(() => expect(screen.getByRole("option", { name: "release/2" })).toBeInTheDocument());
   });
 
   it("says Reconnecting, retries with backoff and reloads runs after reconnecting", async () => {
