@@ -19,10 +19,12 @@ export function KpiCards({ summary, now }: { summary: Summary; now: number }) {
         <h2 className="kpi__label">Success / Failure</h2>
         <p className="kpi__value">
           <span className="num-success">{formatCount(summary.success)}</span>
-          <span className="kpi__sep" aria-label="successes, failures">
+          <span className="visually-hidden"> succeeded</span>
+          <span className="kpi__sep" aria-hidden="true">
             {" / "}
           </span>
           <span className="num-failure">{formatCount(summary.failure)}</span>
+          <span className="visually-hidden"> failed</span>
         </p>
         <p className="kpi__sub">
           Success rate <strong data-testid="kpi-rate">{formatRate(summary.success_rate)}</strong>
