@@ -1,0 +1,91 @@
+import { useCallback, useMemo } from "react";
+import type { ApiClient } from "../../../api/client";
+import { Toasts } from "../../../components/ui/toasts";
+import { useToasts } from "../../../hooks/use-toasts";
+import { useNow } from "../../../hooks/use-now";
+import type { Filters as FilterValues } from "../../../lib/url-state";
+import { DEMO_PIPELINES, useDashboard } from "../api/use-dashboard";
+import { useLiveMetrics, type BackoffOptions } from "../api/use-live-metrics";
+import { ConnectionStatus } from "./connection-status";
+import { EmptyState } from "./empty-state";
+import { ErrorState } from "./error-state";
+import { Filters } from "./filters";
+import { Header } from "./header";
+import { KpiCards } from "./kpi-cards";
+import { LoadingSkeleton } from "./loading-skeleton";
+import { PipelineHealth } from "./pipeline-health";
+import { RunsTable } from "./runs-table";
+
+type Props = {
+  client: ApiClient;
+  apiUrl: string;
+  filters: FilterValues;
+  onFiltersChange: (filters: FilterValues) => void;
+  backoff?: BackoffOptions;
+};
+
+export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }: Props) {
+  const now = useNow();
+  const { toasts, notify, dismiss } = useToasts();
+  const { data, load, info, pipelines, retry, reloadRuns, applyLive } = useDashboard(client, filters, notify);
+  const connection = useLiveMetrics({
+    apiUrl,
+    minutes: filters.minutes,
+    branch: filters.branch,
+    onMessage: applyLive,
+    onReconnected: reloadRuns,
+    backoff,
+  });
+
+  const branches = useMemo(() => {
+    const all = new Set<string>();
+    for (const p of pipelines) for (const b of p.branches) if (b) all.add(b);
+    return [...all].sort((a, b) => a.localeCompare(b));
+  }, [pipelines]);
+
+  const simulate = useCallback(async () => {
+    try {
+      const result = await client.simulate({ count: 50, fail_rate: 0.25 }, { pipelines: DEMO_PIPELINES });
+      notify(`Simulated ${result.created} runs.`);
+      reloadRuns();
+    } catch (error) {
+      notify(`Simulation failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }, [client, notify, reloadRuns]);
+
+  const { summary, runs } = data;
+  const isEmpty = summary != null && summary.total === 0 && runs.length === 0 && !filters.branch;
+
+  let body;
+  if (load.phase === "error") body = <ErrorState message={load.message} apiUrl={apiUrl} onRetry={retry} />;
+  else if (load.phase === "loading" || summary == null) body = <LoadingSkeleton />;
+  else if (isEmpty) body = <EmptyState apiUrl={apiUrl} demo={info?.demo ?? false} onSimulate={simulate} />;
+  else
+    body = (
+      <>
+        <KpiCards summary={summary} now={now} />
+        <div className="columns">
+          <PipelineHealth pipelines={summary.per_pipeline} now={now} />
+          <RunsTable runs={runs} now={now} branch={filters.branch} />
+        </div>
+      </>
+    );
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Header info={info}>
+        <div className="header__controls">
+          <Filters filters={filters} branches={branches} onChange={onFiltersChange} />
+          <ConnectionStatus state={connection} asOf={data.asOf} now={now} />
+        </div>
+      </Header>
+      <main id="main" className="main" tabIndex={-1}>
+        {body}
+      </main>
+      <Toasts toasts={toasts} dismiss={dismiss} />
+    </>
+  );
+}

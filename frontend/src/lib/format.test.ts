@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { formatDuration, formatRate, formatRelative, shortSha } from "./format";
+
+describe("formatDuration", () => {
+  it.each([
+    [0.4, "0.4 s"],
+    [42, "42 s"],
+    [65, "1m 05s"],
+    [59.6, "1m 00s"],
+    [7380, "2h 03m"],
+    [null, "—"],
+  ])("%s → %s", (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+});
+
+describe("formatRelative", () => {
+  const now = Date.parse("2026-01-10T12:00:00Z");
+  it.each([
+    ["2026-01-10T12:00:00Z", "just now"],
+    ["2026-01-10T12:00:03Z", "just now"],
+    ["2026-01-10T11:59:55Z", "5 s ago"],
+    ["2026-01-10T11:57:00Z", "3 min ago"],
+    ["2026-01-10T10:00:00Z", "2 h ago"],
+    ["2026-01-06T12:00:00Z", "4 d ago"],
+    [null, "—"],
+  ])("%s → %s", (iso, text) => {
+    expect(formatRelative(iso, now)).toBe(text);
+  });
+});
+
+describe("formatRate", () => {
+  it("shows a percentage with one decimal", () => {
+    expect(formatRate(0.7727)).toBe("77.3%");
+    expect(formatRate(1)).toBe("100.0%");
+    expect(formatRate(0)).toBe("0.0%");
+  });
+  it("shows a dash when there is no decided run", () => {
+    expect(formatRate(null)).toBe("—");
+  });
+});
+
+it("shortSha keeps 7 characters", () => {
+  expect(shortSha("5184f9c0d1e2")).toBe("5184f9c");
+});
