@@ -24,6 +24,7 @@ from ingest_api import embedded_pg, migrate
 from ingest_api.config import Settings, get_settings, read_token_file, write_new_token
 from ingest_api.db import libpq_url, make_engine
 from ingest_api.supervisor import Child, child_env, python_module
+from ingest_api.ui import DIST as UI_DIST
 
 app = typer.Typer(
     help="Pipeline Pulse: CI/CD pipeline health, live.",
@@ -93,12 +94,13 @@ def _workers(settings: Settings) -> int:
 
 
 def _wait_ready(url: str, child: Child, timeout: float = 90.0) -> bool:
+    """Poll `url` until it answers 200, while `child` (which serves it) is alive."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.process is None or child.process.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return True
         except (urllib.error.URLError, OSError):
@@ -115,6 +117,8 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
         else f"{make_url(db.url).render_as_string(hide_password=True)}"
     )
     console.print("\n[bold green]Pipeline Pulse is up.[/bold green]\n")
+    if (UI_DIST / "index.html").is_file():
+        console.print(f"  Dashboard  {settings.ui_url}")
     console.print(f"  API        {api}")
     console.print(f"  API docs   {api}/docs")
     console.print(f"  Live       {api.replace('http', 'ws', 1)}/ws/metrics")
@@ -163,11 +167,23 @@ def up() -> None:
             api = Child("api", python_module("ingest_api", "api"), env)
             children.append(api)
             api.start()
-            if not _wait_ready(settings.local_api_url, api):
+            if not _wait_ready(f"{settings.local_api_url}/health", api):
                 raise _fail(
                     f"the API did not come up on port {settings.api_port} (is the port in use?)",
                     code=1,
                 )
+            if (UI_DIST / "index.html").is_file():
+                dashboard = Child("dashboard", python_module("ingest_api", "ui"), env)
+                children.append(dashboard)
+                dashboard.start()
+                if not _wait_ready(f"{settings.ui_url}/config.json", dashboard):
+                    raise _fail(
+                        f"the dashboard did not come up on port {settings.ui_port}"
+                        " (is the port in use?)",
+                        code=1,
+                    )
+            else:
+                err.print("[yellow]The dashboard is not built (`make up` builds it).[/yellow]")
             _banner(settings, db, new_token)
             while True:
                 for child in children:
@@ -215,6 +231,39 @@ def api(
             # per-connection compression would deflate the same bytes once per viewer.
             ws_per_message_deflate=False,
         )
+
+
+@app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI document (the dashboard's typed client is generated from it)."""
+    import json
+
+    from ingest_api.main import create_app
+
+    # The document needs no database: the app is built, never started.
+    settings = Settings(_env_file=None, DATABASE_URL="postgresql://unused@localhost/unused")
+    print(json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True))
+
+
+@app.command()
+def ui(
+    port: Annotated[int | None, typer.Option(help="Default: PULSE_UI_PORT.")] = None,
+) -> None:
+    """Serve the built dashboard (frontend/dist) with a config.json naming the API."""
+    import uvicorn
+
+    from ingest_api.ui import DIST, create_ui_app
+
+    settings = _settings()
+    if not (DIST / "index.html").is_file():
+        raise _fail("the dashboard is not built: run `make up` (or `cd frontend && npm run build`)")
+    uvicorn.run(
+        create_ui_app(settings),
+        host=settings.api_host,
+        port=port or settings.ui_port,
+        access_log=False,
+        log_level="warning",
+    )
 
 
 @app.command("migrate")

@@ -69,10 +69,19 @@ class Settings(BaseSettings):
         ]
 
     @property
-    def local_api_url(self) -> str:
-        """Where a process on this machine reaches the API (a wildcard bind means loopback)."""
+    def _local_host(self) -> str:
+        """Where a process on this machine reaches our servers (a wildcard bind: loopback)."""
         wildcard = self.api_host in {"0.0.0.0", "::", ""}  # noqa: S104
-        return f"http://{'127.0.0.1' if wildcard else self.api_host}:{self.api_port}"
+        return "127.0.0.1" if wildcard else self.api_host
+
+    @property
+    def local_api_url(self) -> str:
+        return f"http://{self._local_host}:{self.api_port}"
+
+    @property
+    def ui_url(self) -> str:
+        """The dashboard `pulse up` serves (on the API's host)."""
+        return f"http://{self._local_host}:{self.ui_port}"
 
     @property
     def api_url(self) -> str:

@@ -24,7 +24,13 @@ def pulse_env(data_dir: Path, **extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "PULSE_INGEST_TOKEN", "TEST_DATABASE_URL"}
     }
-    env.update(PULSE_DATA_DIR=str(data_dir), PULSE_DEMO="true", PULSE_API_WORKERS="1", **extra)
+    env.update(
+        PULSE_DATA_DIR=str(data_dir),
+        PULSE_DEMO="true",
+        PULSE_API_WORKERS="1",
+        PULSE_UI_PORT=str(free_port()),
+        **extra,
+    )
     return env
 
 

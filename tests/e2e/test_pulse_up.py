@@ -12,6 +12,7 @@ import httpx
 import psycopg
 import pytest
 
+from ingest_api.ui import DIST as UI_DIST
 from tests.e2e.processes import ROOT, descendants, pulse, pulse_env, pulse_up, stop, wait_gone
 from tests.support import free_port, wait_for
 
@@ -55,6 +56,18 @@ class TestPulseUp:
             )
             info = httpx.get(f"{up.api_url}/api/info").json()
             assert (info["database"], info["demo"]) == ("embedded", True)
+
+            # The dashboard, with the API's address in its config.json (`make test` builds it).
+            ui_url = f"http://127.0.0.1:{up.env['PULSE_UI_PORT']}"
+            if (UI_DIST / "index.html").is_file():
+                assert f"Dashboard  {ui_url}" in up.output
+                wait_for(lambda: _ok(ui_url), timeout=60)
+                assert "<title>Pipeline Pulse" in httpx.get(ui_url).text
+                config = httpx.get(f"{ui_url}/config.json")
+                assert config.json() == {"apiUrl": up.api_url}
+                assert config.headers["cache-control"] == "no-store"
+            else:
+                assert "The dashboard is not built" in up.output
 
             # The CLI joins the running server.
             assert pulse("token", env=up.env).stdout.strip() == token
