@@ -6,11 +6,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := frontend/node_modules/.installed
 PG15_BIN ?= /usr/lib/postgresql/15/bin
 # The database tests run a second time on PostgreSQL 15 when its binaries are present.
 DB_TESTS := tests/sql tests/api tests/live tests/test_migrations.py
 
-.PHONY: install up test lint pytest test-pg15 bench fmt clean
+.PHONY: install dashboard browser up test lint pytest test-pg15 test-frontend bench fmt clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,19 +19,55 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-install: $(STAMP)
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
 
-up: install
+install: $(STAMP) $(NPM_STAMP)
+
+# The built dashboard `pulse up` serves; rebuilt when any of its sources change.
+DIST := frontend/dist/index.html
+FRONTEND_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/package.json
+
+$(DIST): $(NPM_STAMP) $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+dashboard: $(DIST)
+
+up: install $(DIST)
 	PULSE_DEMO=$${PULSE_DEMO:-true} $(BIN)/pulse up
 
-test: install lint pytest test-pg15
+test: install lint test-frontend pytest test-pg15
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy ingest_api analytics bench tests
 
-pytest: install
+# The dashboard: its tests, lint and build, and its typed client against the API's document.
+test-frontend: install
+	@$(BIN)/pulse openapi > frontend/.openapi.current.json
+	@cmp -s frontend/.openapi.current.json frontend/openapi.json || { \
+		echo "frontend/openapi.json is stale: run '$(BIN)/pulse openapi > frontend/openapi.json'" \
+		"then 'cd frontend && npm run gen:api', and commit both"; \
+		rm -f frontend/.openapi.current.json; exit 1; }
+	@rm -f frontend/.openapi.current.json
+	cd frontend && npm run check:api && npm run lint && npm test && npm run build
+
+# The dashboard's end-to-end tests drive Debian's Chromium (installed here when run as root).
+browser:
+	@[ -n "$$PULSE_CHROMIUM" ] || command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "== installing Chromium for the dashboard's browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else \
+			echo "The dashboard's browser tests need Chromium: apt-get install chromium," \
+				"or set PULSE_CHROMIUM to a Chromium binary"; exit 1; \
+		fi; }
+
+pytest: install browser
 	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 test-pg15: install
@@ -54,4 +91,4 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage frontend/node_modules frontend/dist

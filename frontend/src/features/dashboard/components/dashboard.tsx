@@ -15,6 +15,7 @@ import { KpiCards } from "./kpi-cards";
 import { LoadingSkeleton } from "./loading-skeleton";
 import { PipelineHealth } from "./pipeline-health";
 import { RunsTable } from "./runs-table";
+import { StaleNotice } from "./stale-notice";
 
 type Props = {
   client: ApiClient;
@@ -63,6 +64,7 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
   else
     body = (
       <>
+        <StaleNotice state={connection} asOf={data.asOf} now={now} />
         <KpiCards summary={summary} now={now} />
         <div className="columns">
           <PipelineHealth pipelines={summary.per_pipeline} now={now} />

@@ -38,22 +38,30 @@ export function RunsTable({ runs, now, branch }: { runs: Run[]; now: number; bra
             ) : (
               runs.map((run) => (
                 <tr key={run.id}>
-                  <th scope="row">{run.pipeline}</th>
-                  <td>
+                  <th scope="row" data-label="Pipeline">
+                    {run.pipeline}
+                  </th>
+                  <td data-label="Status">
                     <StatusBadge status={run.status} />
                   </td>
-                  <td className="wrap">{run.branch || "—"}</td>
-                  <td>
+                  <td data-label="Branch" className="clip" title={run.branch || undefined}>
+                    {run.branch || "—"}
+                  </td>
+                  <td data-label="Commit">
                     <Commit sha={run.commit} url={run.url} />
                   </td>
-                  <td className="num">{formatDuration(run.duration_sec)}</td>
-                  <td>
+                  <td data-label="Duration" className="num">
+                    {formatDuration(run.duration_sec)}
+                  </td>
+                  <td data-label="Started">
                     <TimeAgo iso={run.started_at} now={now} />
                   </td>
-                  <td>
+                  <td data-label="Finished">
                     <TimeAgo iso={run.finished_at} now={now} />
                   </td>
-                  <td className="wrap">{run.triggered_by || "—"}</td>
+                  <td data-label="Triggered By" className="clip" title={run.triggered_by || undefined}>
+                    {run.triggered_by || "—"}
+                  </td>
                 </tr>
               ))
             )}
