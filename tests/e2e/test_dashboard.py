@@ -189,6 +189,14 @@ class TestDashboard:
         assert_cards_match_api(page, up)
 
         screenshot(page, artifacts, "dashboard-wide")
+        # The runs table fits a laptop's width without scrolling sideways.
+        for width in (WIDE["width"], 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            overflow = page.evaluate(
+                "(() => { const s = document.querySelector('.table-scroll');"
+                " return s.scrollWidth - s.clientWidth; })()"
+            )
+            assert overflow <= 0, f"the runs table overflows by {overflow} px at {width} px"
         page.set_viewport_size(NARROW)  # type: ignore[arg-type]
         screenshot(page, artifacts, "dashboard-narrow")
         page.set_viewport_size(WALL)  # type: ignore[arg-type]

@@ -38,7 +38,7 @@ export function RunsTable({ runs, now, branch }: { runs: Run[]; now: number; bra
             ) : (
               runs.map((run) => (
                 <tr key={run.id}>
-                  <th scope="row" data-label="Pipeline">
+                  <th scope="row" data-label="Pipeline" className="clip" title={run.pipeline}>
                     {run.pipeline}
                   </th>
                   <td data-label="Status">
