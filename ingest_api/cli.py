@@ -122,6 +122,10 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
     console.print(f"  API        {api}")
     console.print(f"  API docs   {api}/docs")
     console.print(f"  Live       {api.replace('http', 'ws', 1)}/ws/metrics")
+    console.print(
+        f"  Worker     refreshes the daily history every {settings.history_refresh_sec:g} s"
+        " (`pulse sql-role NAME` for SQL readers)"
+    )
     console.print(f"  Database   {where}  (`pulse psql` opens a shell)")
     console.print(f"  Demo mode  {'on' if settings.demo else 'off'}")
     if new_token:
@@ -147,7 +151,8 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
 
 @app.command()
 def up() -> None:
-    """Run the whole system: database (embedded unless DATABASE_URL), migrations, API."""
+    """Run the whole system: database (embedded unless DATABASE_URL), migrations, API, worker
+    and dashboard."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -172,6 +177,9 @@ def up() -> None:
                     f"the API did not come up on port {settings.api_port} (is the port in use?)",
                     code=1,
                 )
+            worker = Child("worker", python_module("ingest_api", "worker"), env)
+            children.append(worker)
+            worker.start()
             if (UI_DIST / "index.html").is_file():
                 dashboard = Child("dashboard", python_module("ingest_api", "ui"), env)
                 children.append(dashboard)
@@ -264,6 +272,112 @@ def ui(
         access_log=False,
         log_level="warning",
     )
+
+
+@app.command()
+def worker(
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1, help="Seconds between refreshes. Default: PULSE_HISTORY_REFRESH_SEC."
+        ),
+    ] = None,
+) -> None:
+    """Background jobs: refresh the daily history every minute (one refresher at a time)."""
+    import threading
+
+    from ingest_api import worker as jobs
+
+    settings = _settings()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with _database(settings, start=False) as db:
+        engine = make_engine(db.url, pool_size=1)
+        every = interval or settings.history_refresh_sec
+        console.print(f"Worker: refreshing the daily history every {every:g} s.")
+        jobs.run(engine, interval_sec=every, stop=stop, log=console.print)
+        engine.dispose()
+    console.print("Worker stopped.")
+
+
+@app.command()
+def refresh(
+    full: Annotated[
+        bool, typer.Option("--full", help="Recompute every day, not only the changed ones.")
+    ] = False,
+) -> None:
+    """Refresh the daily history now (waits for a refresh in progress)."""
+    from ingest_api import worker as jobs
+
+    settings = _settings()
+    with _database(settings, start=True) as db:
+        engine = make_engine(db.url, pool_size=1)
+        result = jobs.refresh_history(engine, full=full, wait=True)
+        engine.dispose()
+    console.print(
+        f"Refreshed {result.pipeline_days} pipeline-days and {result.branch_days} branch-days"
+        f" (health of {result.pipelines} pipelines) in {result.elapsed_ms:.0f} ms."
+    )
+
+
+@app.command("sql-role")
+def sql_role(
+    name: Annotated[str, typer.Argument(help="The role's name: lowercase letters, digits, _.")],
+    new_password: Annotated[
+        bool, typer.Option("--new-password", help="Give an existing role a new password.")
+    ] = False,
+) -> None:
+    """Create a login role that can read the reporting views and nothing else."""
+    import re
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+
+    from analytics.history import SQL_VIEWS
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or name.startswith("pg_"):
+        raise _fail("the role name must be lowercase letters, digits and _ (not starting pg_)")
+    settings = _settings()
+    with (
+        _database(settings, start=True) as db,
+        psycopg.connect(libpq_url(db.url), autocommit=True) as conn,
+    ):
+        role = sql.Identifier(name)
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone()
+        password = secrets.token_urlsafe(24) if new_password or not exists else None
+        with conn.transaction():
+            if not exists:
+                conn.execute(sql.SQL("create role {} login").format(role))
+            if password is not None:
+                conn.execute(
+                    sql.SQL("alter role {} password {}").format(role, sql.Literal(password))
+                )
+            # Writes fail anyway (no privilege); read-only by default says so up front.
+            conn.execute(
+                sql.SQL("alter role {} set default_transaction_read_only = on").format(role)
+            )
+            database = conn.execute("select current_database()").fetchone()
+            assert database is not None
+            conn.execute(
+                sql.SQL("grant connect on database {} to {}").format(
+                    sql.Identifier(database[0]), role
+                )
+            )
+            conn.execute(sql.SQL("grant usage on schema public to {}").format(role))
+            conn.execute(
+                sql.SQL("grant select on {} to {}").format(
+                    sql.SQL(", ").join(sql.Identifier(v) for v in SQL_VIEWS), role
+                )
+            )
+        url = make_url(db.url).set(drivername="postgresql", username=name, password=password)
+    console.print(f"Role {name} can read {', '.join(SQL_VIEWS)}; nothing else.")
+    if password is None:
+        console.print("Its password is unchanged (--new-password sets a new one).")
+    else:
+        console.print("Its connection URL (the password is shown once):")
+        print(url.render_as_string(hide_password=False))
 
 
 @app.command("migrate")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Double,
     Enum,
@@ -176,7 +178,11 @@ class Recovery(Base):
     recovered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     time_to_green_us: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_recoveries_recovered_at", "recovered_at"),)
+    __table_args__ = (
+        Index("ix_recoveries_recovered_at", "recovered_at"),
+        # History refreshes read a pipeline's recoveries of a day.
+        Index("ix_recoveries_pipeline_id_recovered_at", "pipeline_id", "recovered_at"),
+    )
 
 
 class RecoveryRollup(Base):
@@ -223,3 +229,77 @@ class PipelineDayTotal(RollupFigures, Base):
 
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     day_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+
+
+class HistoryChange(Base):
+    """A pipeline's UTC day whose daily history must be recomputed. Noted by triggers on `runs`
+    and `recoveries`, taken by refresh_history (sql/functions/history_v01.sql). No foreign key:
+    it is a queue, written on every ingest."""
+
+    __tablename__ = "history_changes"
+
+    pipeline_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class DailyFigures:
+    """A day's figures, by the summary's rules (rates and durations over decided runs)."""
+
+    total: Mapped[int] = mapped_column(BigInteger)
+    success: Mapped[int] = mapped_column(BigInteger)
+    failure: Mapped[int] = mapped_column(BigInteger)
+    running: Mapped[int] = mapped_column(BigInteger)
+    cancelled: Mapped[int] = mapped_column(BigInteger)
+    skipped: Mapped[int] = mapped_column(BigInteger)
+    success_rate: Mapped[float | None] = mapped_column(Double)
+    avg_duration_sec: Mapped[float | None] = mapped_column(Double)
+    p50_duration_sec: Mapped[float | None] = mapped_column(Double)
+    p95_duration_sec: Mapped[float | None] = mapped_column(Double)
+    recoveries: Mapped[int] = mapped_column(BigInteger)
+    mean_time_to_green_sec: Mapped[float | None] = mapped_column(Double)
+    refreshed_at: Mapped[datetime] = _timestamp(default_now=True)
+
+
+class HistoryPipelineDay(DailyFigures, Base):
+    """Per pipeline and UTC day of `started_at` (recoveries: of `recovered_at`), all branches."""
+
+    __tablename__ = "history_pipeline_days"
+
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class HistoryBranchDay(DailyFigures, Base):
+    """As history_pipeline_days, per branch."""
+
+    __tablename__ = "history_branch_days"
+
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(255), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class HealthSnapshot(Base):
+    """Each pipeline's all-time health as of the last history refresh, for SQL readers."""
+
+    __tablename__ = "health_snapshot"
+
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    failure_streak: Mapped[int] = mapped_column(Integer)
+    failing_since: Mapped[datetime | None] = _timestamp(nullable=True)
+    last_success_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    last_failure_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    mean_time_to_green_sec: Mapped[float | None] = mapped_column(Double)
+    as_of: Mapped[datetime] = _timestamp()
+
+
+class HistoryState(Base):
+    """One row: when the history was last refreshed, and last rebuilt whole."""
+
+    __tablename__ = "history_state"
+    __table_args__ = (CheckConstraint("id", name="one_row"),)
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    refreshed_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    full_refreshed_at: Mapped[datetime | None] = _timestamp(nullable=True)

@@ -78,6 +78,15 @@ class TestPulseUp:
             assert simulated.returncode == 0, simulated.stderr
             assert httpx.get(f"{up.api_url}/api/metrics/summary?pipeline=api").json()["total"] == 30
 
+            # The worker keeps the daily history for SQL readers.
+            def history_total() -> int:
+                with psycopg.connect(url) as conn:
+                    row = conn.execute("select sum(total) from daily_pipeline_history").fetchone()
+                return int(row[0] or 0) if row else 0
+
+            wait_for(lambda: history_total() == 31, timeout=60, interval=0.5)
+            assert "Worker     refreshes the daily history" in up.output
+
             # A rebuild while the system runs changes no figure.
             before = httpx.get(f"{up.api_url}/api/metrics/summary?minutes=2880").json()
             rebuilt = pulse("rebuild-rollups", env=up.env)

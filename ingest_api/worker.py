@@ -1,0 +1,66 @@
+"""`pulse worker`: background jobs. Today one: refreshing the daily history every minute.
+
+The refresh itself is SQL (refresh_history in sql/functions/history_v01.sql): it recomputes
+only the days that changed and holds an advisory lock, so any number of workers may run and
+only one refreshes at a time; the others skip that round.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+_REFRESH = text("select * from refresh_history(:full, :wait)")
+
+
+@dataclass(frozen=True)
+class Refresh:
+    refreshed: bool  # false: another refresh held the lock, and we did not wait
+    pipeline_days: int
+    branch_days: int
+    pipelines: int
+    elapsed_ms: float
+
+
+def refresh_history(engine: Engine, *, full: bool = False, wait: bool = False) -> Refresh:
+    """One refresh, in its own transaction."""
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        row = conn.execute(_REFRESH, {"full": full, "wait": wait}).one()
+    return Refresh(
+        refreshed=row.refreshed,
+        pipeline_days=row.pipeline_days,
+        branch_days=row.branch_days,
+        pipelines=row.pipelines,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def run(
+    engine: Engine,
+    *,
+    interval_sec: float,
+    stop: threading.Event,
+    log: Callable[[str], None],
+) -> None:
+    """Refresh now and then every `interval_sec` until `stop` is set; a database error is
+    logged and the next round tries again."""
+    while not stop.is_set():
+        try:
+            result = refresh_history(engine)
+        except DBAPIError as exc:
+            log(f"history refresh failed, retrying in {interval_sec:g} s: {exc.orig}")
+        else:
+            if not result.refreshed:
+                log("history refresh skipped: another worker is refreshing")
+            elif result.pipeline_days or result.branch_days:
+                log(
+                    f"history refreshed: {result.pipeline_days} pipeline-days, "
+                    f"{result.branch_days} branch-days in {result.elapsed_ms:.0f} ms"
+                )
+        stop.wait(interval_sec)
