@@ -85,6 +85,7 @@ bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.summary --size $(BENCH_SIZE)
 	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.history --size $(BENCH_SIZE)
 
 fmt: install
 	$(BIN)/ruff format .

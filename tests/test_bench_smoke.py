@@ -98,3 +98,34 @@ class TestBenchLive:
             assert int(row["messages"]) > 0, output
             assert int(row["errors"]) == 0, output
         assert "API peak RSS" in result.stdout, output
+
+
+def test_history_bench_smoke() -> None:
+    """`python -m bench.history` on a tiny history prints every measure and both goals."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.history", "--size", "3000", "--repeat", "1"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "3,000 runs" in result.stdout, output
+    assert "trends of pipeline-007: 365 days" in result.stdout, output
+    measures = {
+        line.split("|")[0].strip(): float(line.split("|")[1])
+        for line in result.stdout.splitlines()
+        if line.count("|") == 3 and line.split("|")[1].strip()[:1].isdigit()
+    }
+    assert set(measures) == {
+        "full refresh",
+        "ingest of 1,000 runs (median of 3)",
+        "incremental refresh after them",
+        "a year of trends (analytics)",
+    }, output
+    assert all(ms > 0 for ms in measures.values()), output
+    assert re.search(r"^incremental refresh <= 1000 ms: (PASS|FAIL)$", result.stdout, re.M)
+    assert re.search(r"^a year of trends <= 100 ms: (PASS|FAIL)$", result.stdout, re.M)
