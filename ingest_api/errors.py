@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -106,6 +107,33 @@ _KIND_BY_STATUS = {
 }
 _KIND_BY_STATUS[405] = "MethodNotAllowed"
 _KIND_BY_STATUS[400] = "BadRequest"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The offending field (dotted path), or empty for the body.")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The error envelope: the body of every 4xx and 5xx answer."""
+
+    error: str = Field(
+        description="The kind: ValidationError, Unauthorized, Forbidden, NotFound, Conflict, "
+        "PayloadTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed or BadRequest.",
+        examples=["ValidationError"],
+    )
+    detail: str | list[FieldError] = Field(
+        description="A message, or for a ValidationError one entry per offending field."
+    )
+
+
+def documented(answers: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error answers: each status with its meaning and the envelope."""
+    return {status: {"model": ErrorOut, "description": text} for status, text in answers.items()}
+
+
+# What any route may answer (routes add their own; theirs win).
+COMMON_ERRORS = documented({503: "The database is unreachable or busy."})
 
 
 def envelope(kind: str, detail: Any, status_code: int, **extra: Any) -> JSONResponse:

@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=version("pipeline-pulse"),
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=errors.COMMON_ERRORS,
     )
     app.state.settings = settings
     app.state.tokens = TokenSource(settings)

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query
 import analytics
 from analytics.models import Summary
 from ingest_api.db import SessionDep
+from ingest_api.errors import documented
 
 router = APIRouter(prefix="/api/metrics", tags=["metrics"])
 
 MAX_WINDOW_MINUTES = 525_600
 
 
-@router.get("/summary", responses={422: {"description": "Invalid parameter."}})
+@router.get("/summary", responses=documented({422: "Invalid parameter."}))
 def summary(
     session: SessionDep,
     minutes: Annotated[int, Query(ge=1, le=MAX_WINDOW_MINUTES)] = 1440,

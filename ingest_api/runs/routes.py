@@ -10,7 +10,7 @@ import analytics
 from analytics.models import RunOut
 from ingest_api.auth import IngestAuth
 from ingest_api.db import SessionDep
-from ingest_api.errors import ValidationFailed
+from ingest_api.errors import ValidationFailed, documented
 from ingest_api.models import RunStatus
 from ingest_api.runs import service
 from ingest_api.runs.schemas import RunEvent
@@ -22,12 +22,14 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 @events.post(
     "/run",
     dependencies=[IngestAuth],
-    responses={
-        401: {"description": "Missing or wrong token, or none configured."},
-        409: {"description": "The (source, external_id) key names a run of another pipeline."},
-        413: {"description": "Body over 1 MiB."},
-        422: {"description": "Invalid event; nothing was written."},
-    },
+    responses=documented(
+        {
+            401: "Missing or wrong token, or none configured.",
+            409: "The (source, external_id) key names a run of another pipeline.",
+            413: "Body over 1 MiB.",
+            422: "Invalid event; nothing was written.",
+        }
+    ),
 )
 async def ingest_run(event: RunEvent, request: Request) -> RunOut:
     """Record a run, or update the run its (source, external_id) names.
@@ -40,7 +42,7 @@ async def ingest_run(event: RunEvent, request: Request) -> RunOut:
     return await service.ingest_async(request.app.state.write_pool, event)
 
 
-@router.get("", responses={422: {"description": "Invalid parameter."}})
+@router.get("", responses=documented({422: "Invalid parameter."}))
 def list_runs(
     request: Request,
     response: Response,

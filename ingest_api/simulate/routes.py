@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request
 
 from ingest_api.db import SessionDep
-from ingest_api.errors import Forbidden, RateLimited
+from ingest_api.errors import Forbidden, RateLimited, documented
 from ingest_api.simulate import service
 from ingest_api.simulate.schemas import SimulateOut, SimulateRequest
 
@@ -20,10 +20,13 @@ _running = threading.Lock()
 
 @router.post(
     "",
-    responses={
-        403: {"description": "Demo mode is off (PULSE_DEMO=true turns it on)."},
-        429: {"description": "A simulation is already running."},
-    },
+    responses=documented(
+        {
+            403: "Demo mode is off (PULSE_DEMO=true turns it on).",
+            422: "Invalid parameter or body.",
+            429: "A simulation is already running.",
+        }
+    ),
 )
 def simulate(
     request: Request,

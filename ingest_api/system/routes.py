@@ -16,7 +16,19 @@ from ingest_api.system.schemas import HealthOut, InfoOut, LiveOut
 router = APIRouter(tags=["system"])
 
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"description": "The database is unreachable (`ok` is false)."}
+    503: {
+        "description": "The database is unreachable: the error envelope with `ok` false.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/ErrorOut"},
+                        {"type": "object", "properties": {"ok": {"const": False}}},
+                    ]
+                }
+            }
+        },
+    }
 }
 
 

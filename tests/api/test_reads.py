@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 import analytics
 from ingest_api.db import make_engine
+from ingest_api.errors import ErrorOut
 from tests.api.conftest import Api, ApiFactory
 from tests.factories import event_body
 
@@ -231,6 +233,29 @@ class TestSystem:
         } <= set(spec["paths"])
         assert "ValidationError" in spec["info"]["description"]
         assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+    def test_openapi_describes_every_error_with_the_envelope(self, api: Api) -> None:
+        spec = api.client.get("/openapi.json").json()
+        assert "HTTPValidationError" not in spec["components"]["schemas"]
+        errors = [
+            (path, status, answer)
+            for path, operations in spec["paths"].items()
+            for operation in operations.values()
+            for status, answer in operation["responses"].items()
+            if int(status) >= 400
+        ]
+        assert len(errors) >= 12
+        for path, status, answer in errors:
+            assert "ErrorOut" in json.dumps(answer["content"]), (path, status)
+        # And the bodies the API sends fit that schema.
+        for response in (
+            api.client.get("/api/nothing"),
+            api.client.delete("/api/runs"),
+            api.client.get("/api/metrics/summary?minutes=0"),
+            api.client.post("/api/events/run", json={"pipeline": ""}),
+        ):
+            assert response.status_code >= 400
+            ErrorOut.model_validate(response.json())
 
 
 class TestSimulate:

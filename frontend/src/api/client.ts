@@ -15,11 +15,8 @@ export type SummaryQuery = NonNullable<paths["/api/metrics/summary"]["get"]["par
 export type RunsQuery = NonNullable<paths["/api/runs"]["get"]["parameters"]["query"]>;
 export type SimulateQuery = NonNullable<paths["/api/simulate"]["post"]["parameters"]["query"]>;
 
-/** The API's one error envelope (not described in its OpenAPI document, hence written out here). */
-export type ErrorEnvelope = {
-  error: string;
-  detail: string | { field: string; message: string }[];
-};
+/** The API's one error envelope, the body of every 4xx and 5xx answer. */
+export type ErrorEnvelope = components["schemas"]["ErrorOut"];
 
 /** A failed call: `kind` is the envelope's `error` ("ValidationError", "Forbidden", ...) or "NetworkError". */
 export class ApiError extends Error {
