@@ -296,7 +296,12 @@ def worker(
         engine = make_engine(db.url, pool_size=1)
         every = interval or settings.history_refresh_sec
         console.print(f"Worker: refreshing the daily history every {every:g} s.")
-        jobs.run(engine, interval_sec=every, stop=stop, log=console.print)
+        jobs.run(
+            engine,
+            interval_sec=every,
+            stop=stop,
+            log=lambda line: console.print(f"{time.strftime('%H:%M:%S')} {line}"),
+        )
         engine.dispose()
     console.print("Worker stopped.")
 
