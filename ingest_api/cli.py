@@ -283,7 +283,7 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Background jobs: refresh the daily history every minute (one refresher at a time)."""
+    """Background jobs: refresh the daily history every PULSE_HISTORY_REFRESH_SEC, one at a time."""
     import threading
 
     from ingest_api import worker as jobs

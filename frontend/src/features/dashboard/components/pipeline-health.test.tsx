@@ -1,6 +1,6 @@
 import { render, screen, within } from "@testing-library/react";
 import { expect, it } from "vitest";
-import { NOW, makeSummary } from "../../../test/fixtures";
+import { NOW, makePipelineSummary, makeSummary } from "../../../test/fixtures";
 import { PipelineHealth } from "./pipeline-health";
 
 it("shows each pipeline's health, with streak and since when failing", () => {
@@ -14,4 +14,15 @@ it("shows each pipeline's health, with streak and since when failing", () => {
   expect(within(web).getByText("passing")).toBeInTheDocument();
   expect(within(web).queryByText("Failure streak")).toBeNull();
   expect(within(web).getByText("2m 30s")).toBeInTheDocument();
+});
+
+it("lists failing pipelines first, each group in the API's name order", () => {
+  const failingHealth = makeSummary().per_pipeline.find((p) => p.pipeline === "api")!.health;
+  const passing = (name: string) => makePipelineSummary({ pipeline: name });
+  const failing = (name: string) => makePipelineSummary({ pipeline: name, health: failingHealth });
+  render(
+    <PipelineHealth pipelines={[passing("a"), failing("b"), passing("c"), failing("d")]} now={NOW} />,
+  );
+  const names = screen.getAllByRole("heading", { level: 3 }).map((h) => h.textContent);
+  expect(names).toEqual(["b", "d", "a", "c"]);
 });

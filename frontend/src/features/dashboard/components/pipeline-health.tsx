@@ -3,6 +3,13 @@ import { StatusBadge } from "../../../components/ui/status-badge";
 import { formatCount, formatDuration, formatRate } from "../../../lib/format";
 import { TimeAgo } from "./time-ago";
 
+// The API lists pipelines by name; a broken one should not hide below the fold, so failing ones come
+// first (the sort is stable, so each group keeps the API's name order).
+function failingFirst(pipelines: PipelineSummary[]): PipelineSummary[] {
+  const rank = (p: PipelineSummary) => (p.health.state === "failing" ? 0 : 1);
+  return [...pipelines].sort((a, b) => rank(a) - rank(b));
+}
+
 export function PipelineHealth({ pipelines, now }: { pipelines: PipelineSummary[]; now: number }) {
   return (
     <section className="panel" aria-labelledby="pipelines-heading">
@@ -13,7 +20,7 @@ export function PipelineHealth({ pipelines, now }: { pipelines: PipelineSummary[
         <p className="muted">No pipeline ran in this window.</p>
       ) : (
         <ul className="pipelines">
-          {pipelines.map((p) => (
+          {failingFirst(pipelines).map((p) => (
             <li key={p.pipeline} className={`pipeline pipeline--${p.health.state}`}>
               <div className="pipeline__head">
                 <h3 className="pipeline__name">{p.pipeline}</h3>
