@@ -24,7 +24,7 @@ from ingest_api import embedded_pg, migrate
 from ingest_api.config import Settings, get_settings, read_token_file, write_new_token
 from ingest_api.db import libpq_url, make_engine
 from ingest_api.supervisor import Child, child_env, python_module
-from ingest_api.ui import DIST as UI_DIST
+from ingest_api.ui import is_built as ui_is_built
 
 app = typer.Typer(
     help="Pipeline Pulse: CI/CD pipeline health, live.",
@@ -93,20 +93,20 @@ def _workers(settings: Settings) -> int:
     return settings.api_workers or os.cpu_count() or 1
 
 
-def _wait_ready(url: str, child: Child, timeout: float = 90.0) -> bool:
-    """Poll `url` until it answers 200, while `child` (which serves it) is alive."""
+def _wait_ready(url: str, child: Child, what: str, port: int, timeout: float = 90.0) -> None:
+    """Poll `url` until it answers 200; exit 1 if `child` (which serves it) dies or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.process is None or child.process.poll() is not None:
-            return False
+            break
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
                 if response.status == 200:
-                    return True
+                    return
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.2)
-    return False
+    raise _fail(f"{what} did not come up on port {port} (is the port in use?)", code=1)
 
 
 def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
@@ -117,7 +117,7 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
         else f"{make_url(db.url).render_as_string(hide_password=True)}"
     )
     console.print("\n[bold green]Pipeline Pulse is up.[/bold green]\n")
-    if (UI_DIST / "index.html").is_file():
+    if ui_is_built():
         console.print(f"  Dashboard  {settings.ui_url}")
     console.print(f"  API        {api}")
     console.print(f"  API docs   {api}/docs")
@@ -169,27 +169,21 @@ def up() -> None:
                 PULSE_DATABASE_KIND=db.kind,
                 PULSE_DATA_DIR=str(settings.data_dir.resolve()),
             )
-            api = Child("api", python_module("ingest_api", "api"), env)
-            children.append(api)
-            api.start()
-            if not _wait_ready(f"{settings.local_api_url}/health", api):
-                raise _fail(
-                    f"the API did not come up on port {settings.api_port} (is the port in use?)",
-                    code=1,
+
+            def start(name: str, command: str) -> Child:
+                child = Child(name, python_module("ingest_api", command), env)
+                children.append(child)
+                child.start()
+                return child
+
+            api = start("api", "api")
+            _wait_ready(f"{settings.local_api_url}/health", api, "the API", settings.api_port)
+            start("worker", "worker")
+            if ui_is_built():
+                dashboard = start("dashboard", "ui")
+                _wait_ready(
+                    f"{settings.ui_url}/config.json", dashboard, "the dashboard", settings.ui_port
                 )
-            worker = Child("worker", python_module("ingest_api", "worker"), env)
-            children.append(worker)
-            worker.start()
-            if (UI_DIST / "index.html").is_file():
-                dashboard = Child("dashboard", python_module("ingest_api", "ui"), env)
-                children.append(dashboard)
-                dashboard.start()
-                if not _wait_ready(f"{settings.ui_url}/config.json", dashboard):
-                    raise _fail(
-                        f"the dashboard did not come up on port {settings.ui_port}"
-                        " (is the port in use?)",
-                        code=1,
-                    )
             else:
                 err.print("[yellow]The dashboard is not built (`make up` builds it).[/yellow]")
             _banner(settings, db, new_token)
@@ -260,10 +254,10 @@ def ui(
     """Serve the built dashboard (frontend/dist) with a config.json naming the API."""
     import uvicorn
 
-    from ingest_api.ui import DIST, create_ui_app
+    from ingest_api.ui import create_ui_app
 
     settings = _settings()
-    if not (DIST / "index.html").is_file():
+    if not ui_is_built():
         raise _fail("the dashboard is not built: run `make up` (or `cd frontend && npm run build`)")
     uvicorn.run(
         create_ui_app(settings),

@@ -19,6 +19,11 @@ from ingest_api.config import Settings
 DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 
+def is_built(dist: Path = DIST) -> bool:
+    """Whether `npm run build` (run by `make up`) has produced the dashboard."""
+    return (dist / "index.html").is_file()
+
+
 def create_ui_app(settings: Settings, dist: Path = DIST) -> Starlette:
     async def config(_: Request) -> JSONResponse:
         return JSONResponse({"apiUrl": settings.api_url}, headers={"Cache-Control": "no-store"})
