@@ -318,6 +318,15 @@ class TestDailyTrends:
             ).scalars()
             assert set(views) == set(SQL_VIEWS)
 
+    def test_exported_by_analytics_without_loading_pandas_into_the_api(self) -> None:
+        assert analytics.daily_trends is daily_trends
+        assert analytics.health_table is health_table
+        probe = "import sys, ingest_api.main, analytics; print('pandas' in sys.modules)"
+        loaded = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        )
+        assert loaded.stdout.strip() == "False", loaded.stderr
+
 
 def generate_history(
     session: Session, rng: random.Random, *, runs: int, days: int = 10, prefix: str = "h"
