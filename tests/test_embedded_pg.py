@@ -265,6 +265,8 @@ def test_busy_recorded_port_is_replaced_but_an_explicit_one_is_not(data_dir: Pat
     with EmbeddedPostgres(data_dir) as first:
         recorded = first.port
     with socket.socket() as squatter:
+        # The first server's closed connections may sit in TIME_WAIT on that port.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", recorded))
         squatter.listen()
         with EmbeddedPostgres(data_dir) as second:
