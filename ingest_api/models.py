@@ -185,24 +185,20 @@ class Recovery(Base):
     )
 
 
-class RecoveryRollup(Base):
-    """Recoveries summed per grain and bucket of `recovered_at`, for time to green over long
-    windows. Rows of the whole-pipeline scope have `per_branch` false and branch ''."""
+class RecoveryTotal(Base):
+    """Running totals of a scope's recoveries before `hour_start`, one row at the hour after
+    each hour with recoveries, so time to green over any window reads two rows per scope
+    (sql/functions/recovery_totals_v01.sql). The whole-pipeline scope has `per_branch` false
+    and branch ''."""
 
-    __tablename__ = "recovery_rollups"
+    __tablename__ = "recovery_totals"
 
-    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
-    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     per_branch: Mapped[bool] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     branch: Mapped[str] = mapped_column(String(255), primary_key=True)
-    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    recoveries: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    time_to_green_us: Mapped[int] = mapped_column(BigInteger, server_default="0")
-
-    __table_args__ = (
-        CheckConstraint("grain in ('hour', 'day', 'month')", name="grain"),
-        Index("ix_recovery_rollups_grain_bucket_start", "grain", "bucket_start"),
-    )
+    hour_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    recoveries: Mapped[int] = mapped_column(BigInteger)
+    time_to_green_us: Mapped[int] = mapped_column(BigInteger)
 
 
 class PipelineHourRollup(RollupFigures, Base):

@@ -149,6 +149,53 @@ def actual_rollups(db: Executor) -> set[tuple[Any, ...]]:
     return _rows(db, ACTUAL_ROLLUPS)
 
 
+# Each recovery total against a plain count of its scope's recoveries before its hour, and
+# every hour with a recovery followed by a row (else a window edge after it would miss it).
+RECOVERY_TOTAL_MISMATCHES = text(
+    """
+    select totals.per_branch, totals.pipeline_id, totals.branch, totals.hour_start
+    from recovery_totals as totals
+    cross join lateral (
+        select count(*) as recoveries, coalesce(sum(time_to_green_us), 0) as time_to_green_us
+        from recoveries
+        where recoveries.per_branch = totals.per_branch
+            and recoveries.pipeline_id = totals.pipeline_id
+            and (not totals.per_branch or recoveries.branch = totals.branch)
+            and recoveries.recovered_at < totals.hour_start
+    ) as expected
+    where (totals.recoveries, totals.time_to_green_us)
+        <> (expected.recoveries, expected.time_to_green_us)
+    union all
+    select recoveries.per_branch, recoveries.pipeline_id, recoveries.branch,
+        recoveries.recovered_at
+    from recoveries
+    where not exists (
+        select from recovery_totals as totals
+        where totals.per_branch = recoveries.per_branch
+            and totals.pipeline_id = recoveries.pipeline_id
+            and totals.branch = case when recoveries.per_branch then recoveries.branch else '' end
+            and totals.hour_start = date_trunc('hour', recoveries.recovered_at at time zone 'UTC')
+                at time zone 'UTC' + interval '1 hour'
+    )
+    """
+)
+
+# The rows where a scope's totals change: what a rebuild must reproduce (triggers may leave
+# rows that change nothing, after a recovery went away).
+RECOVERY_TOTAL_STEPS = text(
+    """
+    select per_branch, pipeline_id, branch, hour_start, recoveries, time_to_green_us
+    from (
+        select *, lag((recoveries, time_to_green_us), 1, (0::bigint, 0::bigint)) over (
+            partition by per_branch, pipeline_id, branch order by hour_start
+        ) as previous
+        from recovery_totals
+    ) as rows
+    where (recoveries, time_to_green_us) <> previous
+    """
+)
+
+
 def recovery_state(db: Executor) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
     recoveries = _rows(
         db,
@@ -157,14 +204,8 @@ def recovery_state(db: Executor) -> tuple[set[tuple[Any, ...]], set[tuple[Any, .
             " from recoveries"
         ),
     )
-    rollups = _rows(
-        db,
-        text(
-            "select grain, pipeline_id, per_branch, branch, bucket_start, recoveries,"
-            " time_to_green_us from recovery_rollups where recoveries <> 0"
-        ),
-    )
-    return recoveries, rollups
+    assert db.execute(RECOVERY_TOTAL_MISMATCHES).all() == []
+    return recoveries, _rows(db, RECOVERY_TOTAL_STEPS)
 
 
 def rebuild_all(db: Executor) -> None:

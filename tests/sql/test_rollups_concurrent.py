@@ -130,7 +130,7 @@ class TestRollupsMatchGroupBy:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "truncate runs, pipelines, run_rollups, recoveries, recovery_rollups"
+                    "truncate runs, pipelines, run_rollups, recoveries, recovery_totals"
                     " restart identity cascade"
                 )
             )

@@ -188,6 +188,49 @@ class TestHealthGivenExpect:
         # A window that ends before the recovery counts none.
         assert analytics.health(session, window_minutes=30)["web"].mean_time_to_green_sec is None
 
+    def test_time_to_green_over_windows_and_a_late_correction(self, session: Session) -> None:
+        now = db_now(session)
+        # Episodes red for 10, 20 and 30 minutes, recovered 3 days, 90 and 10 minutes ago.
+        for ago, red in ((3 * 1440, 10), (90, 20), (10, 30)):
+            ingest(
+                session,
+                status="failure",
+                finished_at=now - timedelta(minutes=ago + red),
+                duration_sec=5,
+            )
+            ingest(
+                session,
+                status="success",
+                finished_at=now - timedelta(minutes=ago),
+                duration_sec=5,
+                external_id=f"green-{ago}",
+            )
+
+        def mean(minutes: int | None) -> float | None:
+            return analytics.health(session, window_minutes=minutes)["web"].mean_time_to_green_sec
+
+        assert mean(5) is None
+        assert mean(11) == 1800.0
+        assert mean(89) == 1800.0  # the recovery 90 minutes ago lies on the window's open edge
+        assert mean(91) == 1500.0
+        assert mean(4319) == 1500.0
+        assert mean(4321) == 1200.0
+        assert mean(None) == 1200.0
+
+        # The recovery of 3 days ago was a failure after all: its episode now runs on to the
+        # success of 90 minutes ago (red since 3 days and 10 minutes ago).
+        ingest(
+            session,
+            status="failure",
+            finished_at=now - timedelta(minutes=3 * 1440),
+            duration_sec=5,
+            external_id=f"green-{3 * 1440}",
+        )
+        long_red = (3 * 1440 + 10 - 90) * 60.0
+        assert mean(91) == (long_red + 1800) / 2
+        assert mean(None) == (long_red + 1800) / 2
+        assert mean(89) == 1800.0
+
     def test_branch_health(self, session: Session) -> None:
         now = db_now(session)
         ingest(session, branch="main", status="success", finished_at=now - timedelta(minutes=2))
