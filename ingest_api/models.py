@@ -201,30 +201,18 @@ class RecoveryTotal(Base):
     time_to_green_us: Mapped[int] = mapped_column(BigInteger)
 
 
-class PipelineHourRollup(RollupFigures, Base):
-    """Per pipeline (all branches) and UTC hour of `started_at`: as run_rollups, one row where
-    run_rollups has one per branch, for the edges of unfiltered windows."""
-
-    __tablename__ = "pipeline_hour_rollups"
-    # Unfiltered windows read every pipeline's hours in a time range.
-    __table_args__ = (Index("ix_pipeline_hour_rollups_bucket_start", "bucket_start"),)
-
-    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
-    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-
-
-class PipelineDayTotal(RollupFigures, Base):
-    """Per pipeline: everything about its runs that started before `day_start` (UTC midnight).
-
-    Whole days of any window are then the difference of two rows, so an unfiltered summary
-    costs the same for a day as for a year. A row exists for each day after a day with runs;
-    a missing day's totals are those of the latest row before it.
+class PipelineHourTotal(RollupFigures, Base):
+    """Per pipeline (all branches): everything about its runs that started before
+    `hour_start`. A row exists for the hour after each hour with runs; a missing hour's totals
+    are those of the latest row before it. An unfiltered window of any length is then the
+    difference of two rows plus the runs of its edges' own hours
+    (sql/functions/pipeline_totals_v01.sql).
     """
 
-    __tablename__ = "pipeline_day_totals"
+    __tablename__ = "pipeline_hour_totals"
 
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
-    day_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
 
 
 class HistoryChange(Base):
