@@ -102,37 +102,72 @@ def database_now(session: Session) -> datetime:
     return session.execute(select(func.now())).scalar_one()
 
 
-# From the month rollups (counts) and index probes (latest hour of each branch, last run),
-# never a scan of runs. Branches are ordered by their latest run, most recent first.
+# From the branches' running totals (counts) and index probes (the branches, each branch's
+# latest run, the pipeline's last run), never a scan of runs. Branches are ordered by their
+# latest run, most recent first.
 _PIPELINES = text(
     """
-    with branches as (
-        select pipeline_id, branch, sum(running + success + failure + cancelled + skipped) as runs
-        from run_rollups
-        where grain = 'month'
-        group by pipeline_id, branch
-        having sum(running + success + failure + cancelled + skipped) > 0
+    with recursive branch_keys as (
+        -- The distinct branches of each pipeline, one index probe each (a loose index scan).
+        select first.pipeline_id, first.branch
+        from pipelines
+        cross join lateral (
+            select pipeline_id, branch
+            from branch_hour_totals
+            where branch_hour_totals.pipeline_id = pipelines.id
+            order by branch
+            limit 1
+        ) as first
+        union all
+        select next.pipeline_id, next.branch
+        from branch_keys
+        cross join lateral (
+            select pipeline_id, branch
+            from branch_hour_totals
+            where branch_hour_totals.pipeline_id = branch_keys.pipeline_id
+                and branch_hour_totals.branch > branch_keys.branch
+            order by branch
+            limit 1
+        ) as next
+    ),
+
+    -- A branch's latest totals row counts all its runs.
+    branches as (
+        select branch_keys.*, totals.runs
+        from branch_keys
+        cross join lateral (
+            select running + success + failure + cancelled + skipped as runs
+            from branch_hour_totals
+            where branch_hour_totals.pipeline_id = branch_keys.pipeline_id
+                and branch_hour_totals.branch = branch_keys.branch
+            order by hour_start desc
+            limit 1
+        ) as totals
+        where totals.runs > 0
     ),
 
     recency as (
-        select branches.*, (
-            -- Exact: the branch's latest run lies in its latest hour with runs.
-            select max(runs.started_at)
-            from runs
-            where runs.pipeline_id = branches.pipeline_id
-                and runs.branch = branches.branch
-                and runs.started_at >= latest.bucket_start
-                and runs.started_at < latest.bucket_start + interval '1 hour'
-        ) as latest_run_at
+        select branches.*, latest.started_at as latest_run_at
         from branches
         cross join lateral (
-            select bucket_start
-            from run_rollups
-            where run_rollups.grain = 'hour'
-                and run_rollups.pipeline_id = branches.pipeline_id
-                and run_rollups.branch = branches.branch
-                and running + success + failure + cancelled + skipped > 0
-            order by bucket_start desc
+            -- Each totals row follows an hour that had a run of the branch: the latest run is
+            -- in the latest such hour that still has one (nearly always the last row's).
+            select hours.started_at
+            from (
+                select (
+                    select max(runs.started_at)
+                    from runs
+                    where runs.pipeline_id = branches.pipeline_id
+                        and runs.branch = branches.branch
+                        and runs.started_at >= totals.hour_start - interval '1 hour'
+                        and runs.started_at < totals.hour_start
+                ) as started_at
+                from branch_hour_totals as totals
+                where totals.pipeline_id = branches.pipeline_id
+                    and totals.branch = branches.branch
+                order by totals.hour_start desc
+            ) as hours
+            where hours.started_at is not null
             limit 1
         ) as latest
     )

@@ -6,9 +6,10 @@ generate_series: 200 pipelines, 1-4 branches each, a year of history, per-pipeli
 durations), then rebuilds the rollups (`rebuild_rollups`, timed). Then, in the same run, for
 windows of 60, 1440, 43200 and 525600 minutes, the median of `--repeat` calls of:
 
-  api  GET /api/metrics/summary through `pulse api` (one worker), health included
-  sql  run_summary(minutes) - the rollup query the API runs, without HTTP and health
-  raw  the same figures as a plain GROUP BY over runs with its best index (run_summary v01)
+  api       GET /api/metrics/summary through `pulse api` (one worker), health included
+  api main  the same with branch=main (every pipeline has a main branch)
+  sql       run_summary(minutes) - the rollup query the API runs, without HTTP and health
+  raw       the same figures as a plain GROUP BY over runs with its best index (run_summary v01)
 
 and the ratio raw / sql. Prints one table; removes the scratch server at the end.
 """
@@ -161,7 +162,10 @@ def main() -> None:
                 "function run_summary(", "function run_summary_raw("
             )
             conn.execute(raw_sql)
-            rollup_rows = conn.execute("select count(*) from run_rollups").fetchone()
+            rollup_rows = conn.execute(
+                "select (select count(*) from pipeline_hour_totals)"
+                " + (select count(*) from branch_hour_totals)"
+            ).fetchone()
 
         port = _free_port()
         env = {
@@ -197,11 +201,13 @@ def main() -> None:
                     if load_s
                     else "an existing history, "
                 )
-                + f"{rollup_rows[0] if rollup_rows else 0:,} rollup rows; {os.cpu_count()} cores; "
+                + f"{rollup_rows[0] if rollup_rows else 0:,} running-total rows; "
+                f"{os.cpu_count()} cores; "
                 f"median of {args.repeat} calls\n"
             )
             header = (
-                f"{'minutes':>8} | {'api ms':>8} | {'sql ms':>8} | {'raw ms':>8} | {'raw/sql':>8}"
+                f"{'minutes':>8} | {'api ms':>8} | {'api main':>8} | {'sql ms':>8} | "
+                f"{'raw ms':>8} | {'raw/sql':>8}"
             )
             print(header)
             print("-" * len(header))
@@ -211,19 +217,23 @@ def main() -> None:
             ) as conn:
                 for minutes in WINDOWS:
 
-                    def via_api(m: int = minutes) -> object:
-                        return client.get(f"/api/metrics/summary?minutes={m}").raise_for_status()
+                    def via_api(m: int = minutes, branch: str = "") -> object:
+                        return client.get(
+                            f"/api/metrics/summary?minutes={m}&branch={branch}"
+                        ).raise_for_status()
 
                     def via_sql(m: int = minutes, fn: str = "run_summary") -> object:
                         return conn.execute(f"select * from {fn}(%s)", (m,)).fetchall()  # noqa: S608
 
                     api_ms = _median_ms(via_api, args.repeat)
+                    main_ms = _median_ms(lambda: via_api(branch="main"), args.repeat)
                     sql_ms = _median_ms(via_sql, args.repeat)
                     raw_ms = _median_ms(
                         lambda: via_sql(fn="run_summary_raw"), max(3, args.repeat // 3)
                     )
                     print(
-                        f"{minutes:>8} | {api_ms:>8.1f} | {sql_ms:>8.1f} | {raw_ms:>8.1f} | "
+                        f"{minutes:>8} | {api_ms:>8.1f} | {main_ms:>8.1f} | {sql_ms:>8.1f} | "
+                        f"{raw_ms:>8.1f} | "
                         f"{raw_ms / sql_ms:>7.1f}x"
                     )
     finally:

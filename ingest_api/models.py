@@ -138,26 +138,16 @@ class RollupFigures:
     duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
 
 
-class RunRollup(RollupFigures, Base):
-    """Per pipeline, branch and UTC hour / day / month of `started_at`: what the summary sums.
+class BranchHourTotal(RollupFigures, Base):
+    """PipelineHourTotal per branch, for windows with a branch filter: everything about the
+    branch's runs that started before `hour_start`, a row for the hour after each hour with
+    runs of the branch (sql/functions/branch_totals_v01.sql)."""
 
-    Kept exact by the triggers on `runs` (sql/functions/rollups_v01.sql), in the same
-    transaction as the write. `duration_hist[b]` counts decided runs in duration bin `b`
-    (sql/functions/duration_bins_v01.sql); the array's subscripts are the bins.
-    """
+    __tablename__ = "branch_hour_totals"
 
-    __tablename__ = "run_rollups"
-
-    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     branch: Mapped[str] = mapped_column(String(255), primary_key=True)
-    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-
-    __table_args__ = (
-        CheckConstraint("grain in ('hour', 'day', 'month')", name="grain"),
-        # The summary reads every pipeline's buckets of a grain in a time range.
-        Index("ix_run_rollups_grain_bucket_start", "grain", "bucket_start"),
-    )
+    hour_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
 
 
 class Recovery(Base):

@@ -1,8 +1,7 @@
-"""The rollup triggers, path by path; rebuild_rollups; window_spans."""
+"""The rollup triggers, path by path; rebuild_rollups."""
 
 from __future__ import annotations
 
-import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -11,84 +10,101 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+import analytics
 from tests.factories import ingest
 from tests.rollup_checks import assert_rollups_exact
 
 T0 = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)  # an hour, a day and a month boundary near
+NEXT_HOUR = datetime(2026, 11, 1, 0, tzinfo=UTC)  # the first row that counts a run at T0
 
 
-def rollup(session: Session, grain: str, bucket: datetime) -> dict[str, object]:
-    row = session.execute(
-        text(
-            "select running, success, failure, cancelled, skipped, decided_duration_ms,"
-            " duration_hist from run_rollups where grain = :grain and bucket_start = :bucket"
-        ),
-        {"grain": grain, "bucket": bucket},
-    ).mappings()
-    found = [dict(r) for r in row]
-    return found[0] if found else {}
+def totals(session: Session, hour_start: datetime) -> dict[str, object]:
+    """The running totals of pipeline web before hour_start; the same for its branch main."""
+    found = [
+        dict(row)
+        for row in session.execute(
+            text(
+                "select running, success, failure, cancelled, skipped, decided_duration_ms,"
+                " duration_hist from pipeline_hour_totals where hour_start = :at"
+                " union all"
+                " select running, success, failure, cancelled, skipped, decided_duration_ms,"
+                " duration_hist from branch_hour_totals where branch = 'main' and hour_start = :at"
+            ),
+            {"at": hour_start},
+        ).mappings()
+    ]
+    if not found:
+        return {}
+    pipeline_wide, branch = found
+    assert pipeline_wide == branch  # every run here is on main
+    return pipeline_wide
 
 
 class TestTriggerPaths:
     def test_insert(self, session: Session) -> None:
-        run = ingest(session, started_at=T0, duration_sec=90.5)
-        hour = rollup(session, "hour", datetime(2026, 10, 31, 23, tzinfo=UTC))
-        assert (hour["success"], hour["decided_duration_ms"]) == (1, 90500)
-        hist = hour["duration_hist"]
+        ingest(session, started_at=T0, duration_sec=90.5)
+        after = totals(session, NEXT_HOUR)
+        assert (after["success"], after["decided_duration_ms"]) == (1, 90500)
+        hist = after["duration_hist"]
         assert isinstance(hist, list)
         assert sum(hist) == 1
-        assert rollup(session, "day", datetime(2026, 10, 31, tzinfo=UTC))["success"] == 1
-        assert rollup(session, "month", datetime(2026, 10, 1, tzinfo=UTC))["success"] == 1
-        assert run.id
+        assert totals(session, NEXT_HOUR - timedelta(hours=1)) == {}
         assert_rollups_exact(session)
 
     @pytest.mark.parametrize("result", ["success", "failure", "cancelled", "skipped"])
     def test_running_to_each_result(self, session: Session, result: str) -> None:
         ingest(session, status="running", started_at=T0, external_id="r")
-        assert rollup(session, "hour", datetime(2026, 10, 31, 23, tzinfo=UTC))["running"] == 1
+        assert totals(session, NEXT_HOUR)["running"] == 1
         ingest(session, status=result, duration_sec=60, external_id="r", branch=None)
-        hour = rollup(session, "hour", datetime(2026, 10, 31, 23, tzinfo=UTC))
-        assert (hour["running"], hour[result]) == (0, 1)
+        after = totals(session, NEXT_HOUR)
+        assert (after["running"], after[result]) == (0, 1)
         decided = result in {"success", "failure"}
-        assert hour["decided_duration_ms"] == (60000 if decided else 0)
+        assert after["decided_duration_ms"] == (60000 if decided else 0)
         assert_rollups_exact(session)
 
     def test_corrected_result(self, session: Session) -> None:
         ingest(session, status="failure", started_at=T0, duration_sec=10, external_id="c")
         ingest(session, status="success", started_at=T0, duration_sec=12, external_id="c")
-        hour = rollup(session, "hour", datetime(2026, 10, 31, 23, tzinfo=UTC))
-        assert (hour["failure"], hour["success"], hour["decided_duration_ms"]) == (0, 1, 12000)
+        after = totals(session, NEXT_HOUR)
+        assert (after["failure"], after["success"], after["decided_duration_ms"]) == (0, 1, 12000)
         assert_rollups_exact(session)
 
-    def test_started_at_moves_across_hour_day_and_month(self, session: Session) -> None:
+    def test_started_at_moves_to_a_later_hour(self, session: Session) -> None:
         ingest(session, status="running", started_at=T0, external_id="m")
         later = T0 + timedelta(hours=1)  # 2026-11-01 00:30: another hour, day and month
         ingest(session, status="success", started_at=later, duration_sec=5, external_id="m")
-        for grain, old, new in [
-            ("hour", datetime(2026, 10, 31, 23, tzinfo=UTC), datetime(2026, 11, 1, 0, tzinfo=UTC)),
-            ("day", datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)),
-            ("month", datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)),
-        ]:
-            assert rollup(session, grain, old)["running"] == 0
-            assert rollup(session, grain, new)["success"] == 1
+        assert (totals(session, NEXT_HOUR)["running"], totals(session, NEXT_HOUR)["success"]) == (
+            0,
+            0,
+        )
+        assert totals(session, NEXT_HOUR + timedelta(hours=1))["success"] == 1
+        assert_rollups_exact(session)
+
+    def test_late_run_counts_in_every_later_row(self, session: Session) -> None:
+        ingest(session, started_at=T0, duration_sec=5)
+        ingest(session, started_at=T0 + timedelta(days=2), duration_sec=5)
+        ingest(session, status="failure", started_at=T0 - timedelta(days=30), duration_sec=7)
+        assert totals(session, NEXT_HOUR)["failure"] == 1
+        assert totals(session, NEXT_HOUR + timedelta(days=2))["failure"] == 1
+        assert totals(session, NEXT_HOUR - timedelta(days=30))["failure"] == 1
         assert_rollups_exact(session)
 
     def test_delete(self, session: Session) -> None:
         run = ingest(session, status="failure", started_at=T0, duration_sec=30)
         ingest(session, status="success", started_at=T0 + timedelta(minutes=5), duration_sec=3)
         session.execute(text("delete from runs where id = :id"), {"id": run.id})
-        hour = rollup(session, "hour", datetime(2026, 10, 31, 23, tzinfo=UTC))
-        assert (hour["failure"], hour["success"], hour["decided_duration_ms"]) == (0, 1, 3000)
+        after = totals(session, NEXT_HOUR)
+        assert (after["failure"], after["success"], after["decided_duration_ms"]) == (0, 1, 3000)
         assert_rollups_exact(session)
 
     def test_other_columns_do_not_touch_rollups(self, session: Session) -> None:
         run = ingest(session, started_at=T0, duration_sec=30)
-        before = rollup(session, "hour", datetime(2026, 10, 31, 23, tzinfo=UTC))
+        before = totals(session, NEXT_HOUR)
         session.execute(
             text("update runs set url = 'https://ci.example/1', commit = 'x' where id = :id"),
             {"id": run.id},
         )
-        assert rollup(session, "hour", datetime(2026, 10, 31, 23, tzinfo=UTC)) == before
+        assert totals(session, NEXT_HOUR) == before
 
 
 class TestRecoveries:
@@ -149,25 +165,30 @@ class TestRecoveries:
         )
 
 
-class TestWindowSpans:
-    def test_spans_tile_the_interval(self, session: Session) -> None:
-        rng = random.Random(3)
-        for _ in range(200):
-            lo = T0 - timedelta(minutes=rng.uniform(0, 600_000))
-            hi = lo + timedelta(minutes=rng.choice([1, 59, 61, 1440, 43200, 525600]) * rng.random())
-            spans = session.execute(
-                text("select grain, lo, hi from window_spans(:lo, :hi) order by lo"),
-                {"lo": lo, "hi": hi},
-            ).all()
-            if lo >= hi:
-                assert spans == []
-                continue
-            assert spans[0].lo == lo
-            assert spans[-1].hi == hi
-            for before, after in itertools.pairwise(spans):
-                assert before.hi == after.lo
-            for span in spans:
-                assert span.lo < span.hi
-                if span.grain != "raw":
-                    assert span.lo == span.lo.replace(minute=0, second=0, microsecond=0)
-            assert sum(s.grain == "raw" for s in spans) <= 2
+class TestPipelinesList:
+    def test_branches_follow_moved_and_deleted_runs(self, session: Session) -> None:
+        now = session.execute(text("select now()")).scalar_one()
+        dev = ingest(session, branch="dev", started_at=now - timedelta(hours=5), duration_sec=5)
+        main = ingest(session, branch="main", started_at=now - timedelta(hours=1), duration_sec=5)
+        ingest(session, pipeline="api", branch="main", started_at=now, duration_sec=5)
+
+        def web() -> tuple[list[str], int]:
+            listed = {p.name: p for p in analytics.pipelines(session)}
+            return listed["web"].branches, listed["web"].total_runs
+
+        assert web() == (["main", "dev"], 2)
+        # main's run moves ten hours back: the totals row after its old hour stays, without
+        # runs in that hour, so main's latest run is found further back.
+        session.execute(
+            text(
+                "update runs set started_at = started_at - interval '10 hours',"
+                " finished_at = finished_at - interval '10 hours' where id = :id"
+            ),
+            {"id": main.id},
+        )
+        assert web() == (["dev", "main"], 2)
+        session.execute(text("delete from runs where id = :id"), {"id": dev.id})
+        assert web() == (["main"], 1)
+        session.execute(text("update runs set branch = 'dev' where id = :id"), {"id": main.id})
+        assert web() == (["dev"], 1)
+        assert_rollups_exact(session)

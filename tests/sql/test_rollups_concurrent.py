@@ -130,8 +130,8 @@ class TestRollupsMatchGroupBy:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "truncate runs, pipelines, run_rollups, recoveries, recovery_totals"
-                    " restart identity cascade"
+                    "truncate runs, pipelines, pipeline_hour_totals, branch_hour_totals,"
+                    " recoveries, recovery_totals restart identity cascade"
                 )
             )
             now = conn.execute(text("select now()")).scalar_one()
