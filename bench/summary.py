@@ -217,10 +217,11 @@ def main() -> None:
             ) as conn:
                 for minutes in WINDOWS:
 
-                    def via_api(m: int = minutes, branch: str = "") -> object:
-                        return client.get(
-                            f"/api/metrics/summary?minutes={m}&branch={branch}"
-                        ).raise_for_status()
+                    def via_api(m: int = minutes, branch: str | None = None) -> object:
+                        params: dict[str, str | int] = {"minutes": m}
+                        if branch is not None:
+                            params["branch"] = branch
+                        return client.get("/api/metrics/summary", params=params).raise_for_status()
 
                     def via_sql(m: int = minutes, fn: str = "run_summary") -> object:
                         return conn.execute(f"select * from {fn}(%s)", (m,)).fetchall()  # noqa: S608

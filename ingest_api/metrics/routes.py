@@ -10,6 +10,7 @@ import analytics
 from analytics.models import Summary
 from ingest_api.db import SessionDep
 from ingest_api.errors import documented
+from ingest_api.filters import BranchFilter, PipelineFilter
 
 router = APIRouter(prefix="/api/metrics", tags=["metrics"])
 
@@ -20,8 +21,8 @@ MAX_WINDOW_MINUTES = 525_600
 def summary(
     session: SessionDep,
     minutes: Annotated[int, Query(ge=1, le=MAX_WINDOW_MINUTES)] = 1440,
-    pipeline: str | None = None,
-    branch: str | None = None,
+    pipeline: PipelineFilter = None,
+    branch: BranchFilter = None,
 ) -> Summary:
     """Figures for runs with now - minutes < started_at <= now, overall and per pipeline, each
     pipeline with its all-time health (per branch when a branch filter is given).
@@ -32,4 +33,6 @@ def summary(
     are estimated from merged duration histograms and lie within 1.96 % of percentile_cont's
     value (durations under 1 ms: within 1 ms). Rates are rounded to 4 decimals, seconds to 3.
     """
-    return analytics.summary(session, minutes=minutes, pipeline=pipeline, branch=branch)
+    return analytics.summary(
+        session, minutes=minutes, pipeline=pipeline or None, branch=branch or None
+    )

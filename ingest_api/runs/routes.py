@@ -11,6 +11,7 @@ from analytics.models import RunOut
 from ingest_api.auth import IngestAuth
 from ingest_api.db import SessionDep
 from ingest_api.errors import ValidationFailed, documented
+from ingest_api.filters import BranchFilter, PipelineFilter
 from ingest_api.models import RunStatus
 from ingest_api.runs import service
 from ingest_api.runs.schemas import RunEvent
@@ -48,8 +49,8 @@ def list_runs(
     response: Response,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
-    pipeline: str | None = None,
-    branch: str | None = None,
+    pipeline: PipelineFilter = None,
+    branch: BranchFilter = None,
     status: RunStatus | None = None,
     before: Annotated[
         str | None, Query(description="Cursor from a previous page's X-Next-Cursor header.")
@@ -62,7 +63,12 @@ def list_runs(
     except analytics.InvalidCursor:
         raise ValidationFailed.field("before", "not a cursor from X-Next-Cursor") from None
     page, next_cursor = analytics.runs(
-        session, limit=limit, pipeline=pipeline, branch=branch, status=status, before=cursor
+        session,
+        limit=limit,
+        pipeline=pipeline or None,
+        branch=branch or None,
+        status=status,
+        before=cursor,
     )
     if next_cursor is not None:
         token = next_cursor.encode()

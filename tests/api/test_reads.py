@@ -88,6 +88,9 @@ class TestListRuns:
             listed = api.client.get("/api/runs", params={**params, "limit": 500}).json()
             assert sorted(r["id"] for r in listed) == sorted(r["id"] for r in runs if keep(r))
         assert api.client.get("/api/runs", params={"pipeline": "nope"}).json() == []
+        everything = api.client.get("/api/runs", params={"limit": 500}).json()
+        empty: dict[str, str | int] = {"pipeline": "", "branch": "", "limit": 500}
+        assert api.client.get("/api/runs", params=empty).json() == everything
 
     @pytest.mark.parametrize(
         ("params", "field"),
@@ -147,6 +150,8 @@ class TestSummary:
         assert api.client.get("/api/metrics/summary?minutes=120").json()["total"] == 2
         assert api.client.get("/api/metrics/summary?branch=main").json()["total"] == 1
         assert api.client.get("/api/metrics/summary?pipeline=api").json()["total"] == 0
+        # Empty filters, as the contract's URL template writes them, filter nothing.
+        assert api.client.get("/api/metrics/summary?pipeline=&branch=").json()["total"] == 2
 
     @pytest.mark.parametrize("minutes", [0, -5, 525601, "day"])
     def test_bad_minutes(self, api: Api, minutes: Any) -> None:

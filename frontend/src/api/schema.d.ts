@@ -655,7 +655,9 @@ export interface operations {
         parameters: {
             query?: {
                 minutes?: number;
+                /** @description Only this pipeline; empty or absent: every pipeline. */
                 pipeline?: string | null;
+                /** @description Only this branch; empty or absent: every branch. */
                 branch?: string | null;
             };
             header?: never;
@@ -726,7 +728,9 @@ export interface operations {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description Only this pipeline; empty or absent: every pipeline. */
                 pipeline?: string | null;
+                /** @description Only this branch; empty or absent: every branch. */
                 branch?: string | null;
                 status?: components["schemas"]["RunStatus"] | null;
                 /** @description Cursor from a previous page's X-Next-Cursor header. */
