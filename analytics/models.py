@@ -63,13 +63,13 @@ class Totals(BaseModel):
     avg_duration_sec: float | None = Field(description="Over the window's decided runs.")
     p50_duration_sec: float | None = Field(
         description="Median duration of the window's decided runs: percentile_cont's value, "
-        "exact up to 2,000 runs in the window, else within 1.96 % (from the rollups' duration "
-        "histograms)."
+        "exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the rollups' "
+        "duration histograms, which record durations in whole milliseconds)."
     )
     p95_duration_sec: float | None = Field(
         description="95th percentile duration of the window's decided runs: percentile_cont's "
-        "value, exact up to 2,000 runs in the window, else within 1.96 % (from the rollups' "
-        "duration histograms)."
+        "value, exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the "
+        "rollups' duration histograms, which record durations in whole milliseconds)."
     )
     last_status: DecidedStatus | None = Field(
         description="The window's decided run with the latest finished_at (ties by id)."

@@ -12,7 +12,7 @@ from analytics.models import Health, PipelineSummary, Summary
 _SUMMARY = text("select * from run_summary(:minutes, :pipeline, :branch, :exact_up_to)")
 
 # Windows of at most this many runs get exact percentiles (bounded work); larger ones the
-# rollups' histogram estimate, within 1.96 %.
+# rollups' histogram estimate, within 1.96 % + 0.5 ms.
 EXACT_PERCENTILES_UP_TO = 2000
 _HEALTH = text("select * from pipeline_health(:minutes, :pipeline, :branch)")
 

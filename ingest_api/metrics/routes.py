@@ -30,8 +30,9 @@ def summary(
     Read from rollup tables the database keeps exact in the writing transaction, so the cost
     does not grow with history. Counts, rates, averages and last_* are exact. p50/p95 are
     exact (percentile_cont) when the window holds at most 2,000 runs; in larger windows they
-    are estimated from merged duration histograms and lie within 1.96 % of percentile_cont's
-    value (durations under 1 ms: within 1 ms). Rates are rounded to 4 decimals, seconds to 3.
+    are estimated from merged duration histograms and lie within 1.96 % + 0.5 ms of
+    percentile_cont's value (the histograms record durations in whole milliseconds). Rates are
+    rounded to 4 decimals, seconds to 3.
     """
     return analytics.summary(
         session, minutes=minutes, pipeline=pipeline or None, branch=branch or None

@@ -6,7 +6,7 @@
 --
 -- Replaces recovery_rollups (hour, day and month sums), which a 30-day window read as about
 -- 30 rows per pipeline. A recovery changes every row after its hour: one row as recoveries
--- happen, more for a late correction (as pipeline_day_totals does for runs).
+-- happen, more for a late correction (as pipeline_hour_totals does for runs).
 -- Writers hold the pipeline's advisory lock (see rollups_v01.sql), so rows lock in one order.
 
 create or replace function recovery_totals_add(p_recovery recoveries, p_sign integer)

@@ -64,8 +64,9 @@ export interface paths {
          *     Read from rollup tables the database keeps exact in the writing transaction, so the cost
          *     does not grow with history. Counts, rates, averages and last_* are exact. p50/p95 are
          *     exact (percentile_cont) when the window holds at most 2,000 runs; in larger windows they
-         *     are estimated from merged duration histograms and lie within 1.96 % of percentile_cont's
-         *     value (durations under 1 ms: within 1 ms). Rates are rounded to 4 decimals, seconds to 3.
+         *     are estimated from merged duration histograms and lie within 1.96 % + 0.5 ms of
+         *     percentile_cont's value (the histograms record durations in whole milliseconds). Rates are
+         *     rounded to 4 decimals, seconds to 3.
          */
         get: operations["summary_api_metrics_summary_get"];
         put?: never;
@@ -340,12 +341,12 @@ export interface components {
             last_status: ("success" | "failure") | null;
             /**
              * P50 Duration Sec
-             * @description Median duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % (from the rollups' duration histograms).
+             * @description Median duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the rollups' duration histograms, which record durations in whole milliseconds).
              */
             p50_duration_sec: number | null;
             /**
              * P95 Duration Sec
-             * @description 95th percentile duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % (from the rollups' duration histograms).
+             * @description 95th percentile duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the rollups' duration histograms, which record durations in whole milliseconds).
              */
             p95_duration_sec: number | null;
             /** Pipeline */
@@ -512,12 +513,12 @@ export interface components {
             last_status: ("success" | "failure") | null;
             /**
              * P50 Duration Sec
-             * @description Median duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % (from the rollups' duration histograms).
+             * @description Median duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the rollups' duration histograms, which record durations in whole milliseconds).
              */
             p50_duration_sec: number | null;
             /**
              * P95 Duration Sec
-             * @description 95th percentile duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % (from the rollups' duration histograms).
+             * @description 95th percentile duration of the window's decided runs: percentile_cont's value, exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the rollups' duration histograms, which record durations in whole milliseconds).
              */
             p95_duration_sec: number | null;
             /**
