@@ -141,7 +141,7 @@ class RollupFigures:
 class BranchHourTotal(RollupFigures, Base):
     """PipelineHourTotal per branch, for windows with a branch filter: everything about the
     branch's runs that started before `hour_start`, a row for the hour after each hour with
-    runs of the branch (sql/functions/branch_totals_v01.sql)."""
+    runs of the branch (sql/functions/hour_totals_v01.sql)."""
 
     __tablename__ = "branch_hour_totals"
 
@@ -196,7 +196,7 @@ class PipelineHourTotal(RollupFigures, Base):
     `hour_start`. A row exists for the hour after each hour with runs; a missing hour's totals
     are those of the latest row before it. An unfiltered window of any length is then the
     difference of two rows plus the runs of its edges' own hours
-    (sql/functions/pipeline_totals_v01.sql).
+    (sql/functions/hour_totals_v01.sql).
     """
 
     __tablename__ = "pipeline_hour_totals"

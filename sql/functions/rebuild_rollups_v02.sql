@@ -1,7 +1,9 @@
--- rebuild_rollups v02: v01 with recovery_totals in place of recovery_rollups. Recomputes one
--- pipeline's rollups, running day totals, recoveries and recovery totals from runs, set-based
--- (after a bulk load with the triggers off, or to repair). It holds the pipeline's advisory lock
--- exclusively, so that pipeline's writers wait for it while every other pipeline's go on.
+-- rebuild_rollups v02: v01 with the running totals per hour (hour_totals_v01.sql,
+-- recovery_totals_v01.sql) in place of the bucketed rollups. Recomputes one pipeline's running
+-- hour totals (across branches and per branch), recoveries and recovery totals from runs,
+-- set-based (after a bulk load with the triggers off, or to repair). It holds the pipeline's
+-- advisory lock exclusively, so that pipeline's writers wait for it while every other
+-- pipeline's go on.
 
 create or replace function rebuild_rollups(p_pipeline_id integer)
 returns void
@@ -12,105 +14,7 @@ begin
     -- The rows below are written whole; the recoveries trigger must not add them up again.
     perform set_config('pulse.rebuilding_rollups', 'on', true);
 
-    delete from run_rollups where pipeline_id = p_pipeline_id;
-    insert into run_rollups (
-        grain, pipeline_id, branch, bucket_start,
-        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
-    )
-    with keyed as (
-        select
-            grains.grain,
-            runs.branch,
-            date_trunc(grains.grain, runs.started_at at time zone 'UTC') at time zone 'UTC'
-                as bucket_start,
-            runs.status,
-            case when runs.status in ('success', 'failure')
-                then round(runs.duration_sec * 1000)::bigint end as decided_ms
-        from runs
-        cross join (values ('hour'), ('day'), ('month')) as grains (grain)
-        where runs.pipeline_id = p_pipeline_id
-    ),
-
-    counts as (
-        select
-            grain,
-            branch,
-            bucket_start,
-            count(*) filter (where status = 'running') as running,
-            count(*) filter (where status = 'success') as success,
-            count(*) filter (where status = 'failure') as failure,
-            count(*) filter (where status = 'cancelled') as cancelled,
-            count(*) filter (where status = 'skipped') as skipped,
-            coalesce(sum(decided_ms), 0) as decided_duration_ms
-        from keyed
-        group by grain, branch, bucket_start
-    ),
-
-    bin_counts as (
-        select grain, branch, bucket_start, duration_bin(decided_ms) as bin, count(*) as n
-        from keyed
-        where decided_ms is not null
-        group by grain, branch, bucket_start, duration_bin(decided_ms)
-    ),
-
-    hists as (
-        select grain, branch, bucket_start, hist_agg(bin, n order by bin) as duration_hist
-        from bin_counts
-        group by grain, branch, bucket_start
-    )
-
-    select
-        counts.grain, p_pipeline_id, counts.branch, counts.bucket_start,
-        counts.running, counts.success, counts.failure, counts.cancelled, counts.skipped,
-        counts.decided_duration_ms, hists.duration_hist
-    from counts
-    left join hists using (grain, branch, bucket_start);
-
-    delete from pipeline_hour_rollups where pipeline_id = p_pipeline_id;
-    insert into pipeline_hour_rollups (
-        pipeline_id, bucket_start,
-        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
-    )
-    select
-        p_pipeline_id, bucket_start,
-        sum(running), sum(success), sum(failure), sum(cancelled), sum(skipped),
-        sum(decided_duration_ms), hist_sum(duration_hist)
-    from run_rollups
-    where pipeline_id = p_pipeline_id and grain = 'hour'
-    group by bucket_start;
-
-    delete from pipeline_day_totals where pipeline_id = p_pipeline_id;
-    insert into pipeline_day_totals (
-        pipeline_id, day_start,
-        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
-    )
-    with days as (
-        select
-            bucket_start as day_start,
-            sum(running) as running,
-            sum(success) as success,
-            sum(failure) as failure,
-            sum(cancelled) as cancelled,
-            sum(skipped) as skipped,
-            sum(decided_duration_ms) as decided_duration_ms,
-            hist_sum(duration_hist) as duration_hist
-        from run_rollups
-        where pipeline_id = p_pipeline_id and grain = 'day'
-        group by bucket_start
-    )
-
-    select
-        p_pipeline_id,
-        ((day_start at time zone 'UTC') + interval '1 day') at time zone 'UTC',
-        sum(running) over upto,
-        sum(success) over upto,
-        sum(failure) over upto,
-        sum(cancelled) over upto,
-        sum(skipped) over upto,
-        sum(decided_duration_ms) over upto,
-        hist_sum(duration_hist) over upto
-    from days
-    window upto as (order by day_start rows between unbounded preceding and current row);
+    perform hour_totals_rebuild(p_pipeline_id);
 
     delete from recoveries where pipeline_id = p_pipeline_id;
     insert into recoveries (
