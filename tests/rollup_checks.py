@@ -117,19 +117,6 @@ HOUR_TOTAL_STEPS = text(
 )
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict):  # a histogram as {bin: count}
-        return tuple(sorted((int(k), v) for k, v in value.items()))
-    return value
-
-
-def _rows(db: Executor, query: Any) -> set[tuple[Any, ...]]:
-    return {
-        tuple(sorted((k, _hashable(v)) for k, v in row.items()))
-        for row in db.execute(query).mappings()
-    }
-
-
 # Each recovery total against a plain count of its scope's recoveries before its hour, and
 # every hour with a recovery followed by a row (else a window edge after it would miss it).
 RECOVERY_TOTAL_MISMATCHES = text(
@@ -175,6 +162,19 @@ RECOVERY_TOTAL_STEPS = text(
     where (recoveries, time_to_green_us) <> previous
     """
 )
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):  # a histogram as {bin: count}
+        return tuple(sorted((int(k), v) for k, v in value.items()))
+    return value
+
+
+def _rows(db: Executor, query: Any) -> set[tuple[Any, ...]]:
+    return {
+        tuple(sorted((k, _hashable(v)) for k, v in row.items()))
+        for row in db.execute(query).mappings()
+    }
 
 
 def recovery_state(db: Executor) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:

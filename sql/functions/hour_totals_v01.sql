@@ -63,7 +63,8 @@ begin
 end;
 $$;
 
--- The branch's running totals.
+-- The branch's running totals: pipeline_rollup_add's statements with the branch in the key.
+-- Written out rather than built as dynamic SQL, so each keeps its cached plan on every ingest.
 create or replace function rollup_add(p_run runs, p_sign integer)
 returns void
 language plpgsql
