@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Status = Literal["running", "success", "failure", "cancelled", "skipped"]
 DecidedStatus = Literal["success", "failure"]
@@ -28,6 +29,12 @@ class RunOut(BaseModel):
     external_id: str | None
     source: str
     url: str | None
+
+    @field_validator("duration_sec")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        # A row stored before the bounds existed may hold NaN, which JSON cannot carry.
+        return value if value is None or math.isfinite(value) else None
 
 
 class Health(BaseModel):

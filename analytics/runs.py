@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text, tuple_
+from pydantic import ValidationError
+from sqlalchemy import RowMapping, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from analytics.models import PipelineOut, RunOut
 from analytics.summary import health
 from ingest_api.models import Pipeline, Run, RunStatus
+
+log = logging.getLogger("pulse.read")
 
 
 class InvalidCursor(ValueError):
@@ -78,10 +82,27 @@ def runs(
     if before is not None:
         query = query.where(tuple_(Run.started_at, Run.id) < (before.started_at, before.run_id))
     query = query.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit + 1)
-    rows = [RunOut.model_validate(dict(row)) for row in session.execute(query).mappings()]
-    page = rows[:limit]
-    cursor = Cursor(page[-1].started_at, page[-1].id) if len(rows) > limit else None
+    rows = list(session.execute(query).mappings())
+    page = _shown(rows[:limit])
+    last = rows[limit - 1] if len(rows) > limit else None
+    cursor = (
+        Cursor(last["started_at"], last["id"])
+        if last is not None and last["started_at"] is not None
+        else None
+    )
     return page, cursor
+
+
+def _shown(rows: Collection[RowMapping]) -> list[RunOut]:
+    """The rows as runs; a stored row that cannot be shown is skipped with a log line, so one
+    bad row never fails a listing."""
+    shown = []
+    for row in rows:
+        try:
+            shown.append(RunOut.model_validate(dict(row)))
+        except ValidationError as exc:
+            log.warning("skipping run %s, which cannot be shown: %s", row.get("id"), exc)
+    return shown
 
 
 def runs_by_id(session: Session, ids: Collection[int]) -> list[RunOut]:
@@ -94,7 +115,7 @@ def runs_by_id(session: Session, ids: Collection[int]) -> list[RunOut]:
         .where(Run.id.in_(list(ids)))
         .order_by(Run.started_at.desc(), Run.id.desc())
     )
-    return [RunOut.model_validate(dict(row)) for row in session.execute(query).mappings()]
+    return _shown(list(session.execute(query).mappings()))
 
 
 def database_now(session: Session) -> datetime:

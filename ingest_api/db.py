@@ -8,9 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
+
+from analytics import lenient
 
 
 def sqlalchemy_url(url: str) -> URL:
@@ -27,7 +29,7 @@ def libpq_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    return create_engine(
+    engine = create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -42,6 +44,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             "application_name": "pipeline-pulse",
         },
     )
+    # A stored time out of Python's range reads as null rather than failing the whole query.
+    event.listen(engine, "connect", lambda connection, _record: lenient.register(connection))
+    return engine
 
 
 def make_write_pool(url: str, *, max_size: int = 16) -> AsyncConnectionPool:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pulse.errors")
 
 FieldErrors = list[dict[str, str]]
 
@@ -119,11 +119,17 @@ class ErrorOut(BaseModel):
 
     error: str = Field(
         description="The kind: ValidationError, Unauthorized, Forbidden, NotFound, Conflict, "
-        "PayloadTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed or BadRequest.",
+        "PayloadTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed, BadRequest or "
+        "InternalError.",
         examples=["ValidationError"],
     )
     detail: str | list[FieldError] = Field(
         description="A message, or for a ValidationError one entry per offending field."
+    )
+    request_id: str | None = Field(
+        default=None,
+        description="5xx answers only: the request's id (also in X-Request-ID), which the "
+        "server's log line about the failure names.",
     )
 
 
@@ -140,11 +146,33 @@ def envelope(kind: str, detail: Any, status_code: int, **extra: Any) -> JSONResp
     return JSONResponse({"error": kind, "detail": detail, **extra}, status_code=status_code)
 
 
-def error_response(exc: PulseError) -> JSONResponse:
-    response = envelope(exc.kind, exc.detail, exc.status_code)
+def error_response(exc: PulseError, request_id: str | None = None) -> JSONResponse:
+    # A 5xx names its request, so a user's report leads to the log line with the cause.
+    extra = {"request_id": request_id} if request_id and exc.status_code >= 500 else {}
+    response = envelope(exc.kind, exc.detail, exc.status_code, **extra)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
+
+
+def _request_id(request: Request) -> str | None:
+    value = getattr(request.state, "request_id", None)
+    return value if isinstance(value, str) else None
+
+
+def _answer(request: Request, exc: PulseError, cause: BaseException | None = None) -> JSONResponse:
+    request_id = _request_id(request)
+    if exc.status_code >= 500:
+        log.warning(
+            "%s %s answered %s %s [request %s]: %s",
+            request.method,
+            request.url.path,
+            exc.status_code,
+            exc.kind,
+            request_id,
+            f"{type(cause).__name__}: {cause}" if cause is not None else exc.detail,
+        )
+    return error_response(exc, request_id)
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -199,8 +227,8 @@ def from_database(exc: DBAPIError | psycopg.Error) -> PulseError | None:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(PulseError)
-    async def _pulse(_: Request, exc: PulseError) -> JSONResponse:
-        return error_response(exc)
+    async def _pulse(request: Request, exc: PulseError) -> JSONResponse:
+        return _answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -216,14 +244,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(psycopg.Error)
-    async def _database(_: Request, exc: Exception) -> JSONResponse:
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DBAPIError | psycopg.Error)
         mapped = from_database(exc)
         if mapped is not None:
-            return error_response(mapped)
-        log.error("database error: %s", type(exc).__name__)
-        return envelope("InternalError", "internal error", 500)
+            return _answer(request, mapped, exc)
+        request_id = _request_id(request)
+        log.error(
+            "database error in %s %s [request %s]",
+            request.method,
+            request.url.path,
+            request_id,
+            exc_info=exc,
+        )
+        return envelope("InternalError", "internal error", 500, request_id=request_id)
 
     @app.exception_handler(PoolTimeout)
-    async def _pool(_: Request, exc: PoolTimeout) -> JSONResponse:
-        return error_response(DatabaseUnavailable("the database is unreachable; try again"))
+    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
+        return _answer(request, DatabaseUnavailable("the database is unreachable; try again"), exc)

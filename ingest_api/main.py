@@ -10,15 +10,16 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import sessionmaker
 
-from ingest_api import errors
+from ingest_api import docs, errors, logs
 from ingest_api.auth import TokenSource
 from ingest_api.config import Settings, get_settings
 from ingest_api.db import make_engine, make_write_pool
 from ingest_api.live.hub import LiveHub, close_clients_first_on_signals
 from ingest_api.live.routes import router as live_router
 from ingest_api.metrics.routes import router as metrics_router
-from ingest_api.middleware import BodyLimit
+from ingest_api.middleware import REQUEST_ID_HEADER, BodyLimit, RequestLog
 from ingest_api.pipelines.routes import router as pipelines_router
+from ingest_api.runs.routes import IGNORED_FIELDS_HEADER
 from ingest_api.runs.routes import events as events_router
 from ingest_api.runs.routes import router as runs_router
 from ingest_api.simulate.routes import router as simulate_router
@@ -53,6 +54,7 @@ decided runs only.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    logs.configure()
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set; start the API with `pulse api` or `pulse up`")
 
@@ -91,18 +93,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.COMMON_ERRORS,
+        # docs.install serves these pages with local assets instead of FastAPI's CDN ones.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.tokens = TokenSource(settings)
     errors.install(app)
+    docs.install(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
-        expose_headers=["X-Next-Cursor", "Link"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+        expose_headers=["X-Next-Cursor", "Link", IGNORED_FIELDS_HEADER, REQUEST_ID_HEADER],
     )
     app.add_middleware(BodyLimit)
+    # Outermost: every answer, even a 413 or an unhandled error, is logged with its id.
+    app.add_middleware(RequestLog)
     for router in (
         system_router,
         pipelines_router,

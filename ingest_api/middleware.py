@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+import uuid
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ingest_api.errors import PayloadTooLarge, error_response
+from ingest_api.errors import PayloadTooLarge, envelope, error_response
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -55,3 +60,73 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+access_log = logging.getLogger("pulse.access")
+error_log = logging.getLogger("pulse.errors")
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """The id RequestLog gave this request (error answers of 5xx carry it)."""
+    state = scope.get("state") or {}
+    value = state.get("request_id")
+    return value if isinstance(value, str) else None
+
+
+class RequestLog:
+    """An access line per HTTP request (method, path, status, ms) and a request id.
+
+    The id is the client's `X-Request-ID` when it is a plain token, else a new one; it is
+    returned in `X-Request-ID`, carried by 5xx error answers and logged with their exception,
+    so an operator can find the traceback behind a user's report. An exception no handler
+    took is logged here with its traceback and answered with the error envelope (500).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = (
+            dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"").decode("latin-1")
+        )
+        request_id = given if _CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER.lower().encode(), request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception(
+                "unhandled error in %s %s [request %s]", scope["method"], scope["path"], request_id
+            )
+            if not response_started:
+                answer = envelope("InternalError", "internal error", 500, request_id=request_id)
+                await answer(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s %.1f ms [request %s]",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )

@@ -74,6 +74,21 @@ class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
+        # Every stored run is one clients and reads can represent (run_timing v02 answers 422
+        # before these are reached; migration 0007).
+        CheckConstraint(
+            "duration_sec is null or (duration_sec >= 0 and duration_sec <= 3024000)",
+            name="duration_sec_range",
+        ),
+        CheckConstraint(
+            "started_at >= '2000-01-01 00:00:00+00' and started_at < '2200-01-01 00:00:00+00'",
+            name="started_at_range",
+        ),
+        CheckConstraint(
+            "finished_at is null or (finished_at >= started_at"
+            " and finished_at < '2200-01-01 00:00:00+00')",
+            name="finished_at_range",
+        ),
         Index("ix_runs_pipeline_id_started_at", "pipeline_id", text("started_at DESC")),
         Index("ix_runs_status", "status"),
         Index("ix_runs_started_at_id", "started_at", "id"),

@@ -286,9 +286,17 @@ class LiveHub:
             self._changed |= changed
             self._resync |= resync
             raise
-        # A deleted run changes figures without a row to show: refresh everyone.
-        everything = resync or len(runs) < len(changed)
+        # A deleted run changes figures without a row to show: everyone is told its id (its
+        # pipeline is gone with it) and gets fresh figures.
+        deleted = sorted(changed - {run.id for run in runs})
+        everything = resync or bool(deleted)
         now = time.monotonic()
+        if deleted and as_of is not None:
+            gone = messages.runs_deleted(deleted, as_of)
+            for group in self._subscriptions.values():
+                for client in group:
+                    if not client.needs_snapshot:
+                        self._offer(client, gone)
 
         # The changed runs go out first (they are read already); then the figures, once per
         # subscription. A client still waiting for its first summary gets that first.

@@ -22,6 +22,12 @@ class RunsUpdate(BaseModel):
     payload: list[RunOut] = Field(description="Runs that changed, newest started_at first.")
 
 
+class RunsDeleted(BaseModel):
+    type: Literal["runs_deleted"] = "runs_deleted"
+    as_of: datetime
+    payload: list[int] = Field(description="Ids of runs that were removed.")
+
+
 class Heartbeat(BaseModel):
     type: Literal["heartbeat"] = "heartbeat"
     as_of: datetime = Field(description="Nothing the client watches changed up to this time.")
@@ -33,6 +39,10 @@ def metrics_update(summary: Summary) -> str:
 
 def runs_update(runs: list[RunOut], as_of: datetime) -> str:
     return RunsUpdate(as_of=as_of, payload=runs).model_dump_json()
+
+
+def runs_deleted(ids: list[int], as_of: datetime) -> str:
+    return RunsDeleted(as_of=as_of, payload=ids).model_dump_json()
 
 
 def heartbeat(as_of: datetime) -> str:

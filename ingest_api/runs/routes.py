@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 import analytics
 from analytics.models import RunOut
 from ingest_api.auth import IngestAuth
 from ingest_api.db import SessionDep
-from ingest_api.errors import ValidationFailed, documented
+from ingest_api.errors import NotFound, ValidationFailed, documented
 from ingest_api.filters import BranchFilter, PipelineFilter
 from ingest_api.models import RunStatus
 from ingest_api.runs import service
@@ -18,6 +19,16 @@ from ingest_api.runs.schemas import RunEvent
 
 events = APIRouter(prefix="/api/events", tags=["ingest"])
 router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+IGNORED_FIELDS_HEADER = "X-Pulse-Ignored-Fields"
+# A header names at most this many ignored fields, each cut to this length (URL-encoded, so a
+# name in any script travels in a header).
+_IGNORED_SHOWN, _IGNORED_NAME_CHARS = 20, 64
+
+
+def ignored_fields_header(names: list[str]) -> str:
+    shown = [quote(name[:_IGNORED_NAME_CHARS], safe="") for name in names[:_IGNORED_SHOWN]]
+    return ", ".join(shown) + (", ..." if len(names) > _IGNORED_SHOWN else "")
 
 
 @events.post(
@@ -32,15 +43,20 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
         }
     ),
 )
-async def ingest_run(event: RunEvent, request: Request) -> RunOut:
+async def ingest_run(event: RunEvent, request: Request, response: Response) -> RunOut:
     """Record a run, or update the run its (source, external_id) names.
 
     A repeat with the same key: running → finished completes the run (fields left out keep
     their stored values); a running event for a finished run is ignored (late delivery);
     between two results the one with the later finished_at wins (a correction); an identical
     repeat changes nothing. Answers 200 with the stored run whether it created or updated it.
+    Fields a run does not have are ignored and named, URL-encoded and comma-separated, in the
+    X-Pulse-Ignored-Fields header (e.g. `duration` for `duration_sec`).
     """
-    return await service.ingest_async(request.app.state.write_pool, event)
+    run = await service.ingest_async(request.app.state.write_pool, event)
+    if event.ignored_fields:
+        response.headers[IGNORED_FIELDS_HEADER] = ignored_fields_header(event.ignored_fields)
+    return run
 
 
 @router.get("", responses=documented({422: "Invalid parameter."}))
@@ -75,3 +91,23 @@ def list_runs(
         response.headers["X-Next-Cursor"] = token
         response.headers["Link"] = f'<{request.url.include_query_params(before=token)}>; rel="next"'
     return page
+
+
+@router.delete(
+    "/{run_id}",
+    dependencies=[IngestAuth],
+    responses=documented(
+        {
+            401: "Missing or wrong token, or none configured.",
+            404: "No run has this id.",
+            422: "The id is not a positive integer.",
+        }
+    ),
+)
+def delete_run(session: SessionDep, run_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> RunOut:
+    """Remove a run; answers the run removed. The rollups, health, daily history and live
+    dashboards follow (a `runs_deleted` message names it on WS /ws/metrics)."""
+    removed = service.delete_run(session, run_id)
+    if removed is None:
+        raise NotFound(f"no run has id {run_id}")
+    return removed

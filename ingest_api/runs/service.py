@@ -9,11 +9,13 @@ The simulator and the CLI call the same statement inside their own transactions.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from analytics.models import RunOut
@@ -46,19 +48,54 @@ def ingest(session: Session, event: RunEvent) -> RunOut:
 
 
 async def ingest_async(pool: AsyncConnectionPool, event: RunEvent) -> RunOut:
-    """Store the event as one committed statement; return the stored run."""
+    """Store the event and return the stored run. The commit waits until the answer is built,
+    so a failure anywhere before it (even in building the answer) leaves nothing written. In
+    pipeline mode BEGIN travels with the statement: two round trips, not three."""
     params = event.model_dump()
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            async with pool.connection() as conn:
+            async with pool.connection() as conn, conn.pipeline(), conn.transaction():
                 cursor = conn.cursor(row_factory=dict_row)
                 await cursor.execute(INGEST_SQL, params)
                 row = await cursor.fetchone()
+                assert row is not None
+                return _run_out(row, event)
         except psycopg.Error as exc:
             if exc.sqlstate in RETRYABLE and attempt < ATTEMPTS:
                 await asyncio.sleep(0.01 * attempt)
                 continue
             raise
-        assert row is not None
-        return _run_out(row, event)
     raise AssertionError("unreachable")
+
+
+_DELETE_RUN = text(
+    """
+    select removed.*, pipelines.name as pipeline
+    from delete_run(:run_id) as removed
+    join pipelines on pipelines.id = removed.pipeline_id
+    """
+)
+_DELETE_RUNS = text("select * from delete_runs(:pipeline, :source, :before, :dry_run)")
+
+
+def delete_run(session: Session, run_id: int) -> RunOut | None:
+    """Remove one run (the rollups and history follow); the run removed, or None."""
+    row = session.execute(_DELETE_RUN, {"run_id": run_id}).mappings().one_or_none()
+    return None if row is None else RunOut.model_validate(dict(row))
+
+
+def delete_runs(
+    session: Session,
+    *,
+    pipeline: str | None = None,
+    source: str | None = None,
+    before: datetime | None = None,
+    dry_run: bool = False,
+) -> dict[str, int]:
+    """Remove the runs matching every filter given, per pipeline (None: any); how many each
+    pipeline had that matched. With `dry_run` nothing is removed."""
+    rows = session.execute(
+        _DELETE_RUNS,
+        {"pipeline": pipeline, "source": source, "before": before, "dry_run": dry_run},
+    )
+    return {row.pipeline: row.matched for row in rows}

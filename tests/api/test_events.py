@@ -12,7 +12,7 @@ import pytest
 
 from tests.api.conftest import TOKEN, Api, ApiFactory
 from tests.factories import event_body
-from tests.support import table_snapshot
+from tests.support import table_snapshot, wait_for
 
 SEED_EXAMPLE = {
     "pipeline": "web",
@@ -138,6 +138,43 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
         "finished_at",
     ),
     ("a list", [event_body()], "body"),
+    # Bounds (issue 12): a Go time.Duration in nanoseconds, years outside 2000..now + 5 min.
+    ("nanosecond duration 1e11", event_body(duration_sec=1e11), "duration_sec"),
+    ("duration 1e12", event_body(duration_sec=1e12), "duration_sec"),
+    ("duration 5.2e16", event_body(duration_sec=5.2e16), "duration_sec"),
+    ("duration 35 days + 1 ms", event_body(duration_sec=3_024_000.001), "duration_sec"),
+    ("year 0001", event_body(started_at="0001-01-01T00:00:00Z", duration_sec=1), "started_at"),
+    (
+        "year 0001 with an offset",
+        event_body(started_at="0001-01-01T00:00:00+05:00", duration_sec=1),
+        "started_at",
+    ),
+    (
+        "a microsecond before 2000",
+        event_body(started_at="1999-12-31T23:59:59.999999Z", duration_sec=1),
+        "started_at",
+    ),
+    (
+        "finished before 2000",
+        event_body(finished_at="1999-12-31T23:59:59Z", status="failure"),
+        "finished_at",
+    ),
+    (
+        "derived start before 2000",
+        event_body(finished_at="2000-01-01T00:00:10Z", duration_sec=100),
+        "started_at",
+    ),
+    (
+        "317 years",
+        event_body(started_at="2001-01-01T00:00:00Z", finished_at="2318-01-01T00:00:00Z"),
+        "finished_at",
+    ),
+    (
+        "36 days by timestamps",
+        event_body(started_at="2020-01-01T00:00:00Z", finished_at="2020-02-06T00:00:00Z"),
+        "finished_at",
+    ),
+    ("year 9999", event_body(started_at="9999-12-31T23:59:59Z"), "started_at"),
 ]
 
 
@@ -269,3 +306,108 @@ def test_cors_is_an_allowlist(api: Api) -> None:
     refused = api.client.get("/api/runs", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in refused.headers
     assert isinstance(refused, httpx.Response)
+
+
+class TestBounds:
+    def test_the_edges_are_accepted(self, api: Api) -> None:
+        longest = api.ingest(
+            event_body(started_at="2020-01-01T00:00:00Z", duration_sec=3_024_000)
+        ).json()
+        assert (longest["duration_sec"], longest["finished_at"]) == (
+            3_024_000.0,
+            "2020-02-05T00:00:00Z",
+        )
+        first = api.ingest(event_body(started_at="2000-01-01T00:00:00Z", duration_sec=0)).json()
+        assert first["started_at"] == first["finished_at"] == "2000-01-01T00:00:00Z"
+
+    def test_the_openapi_document_states_them(self, api: Api) -> None:
+        schema = api.client.get("/openapi.json").json()["components"]["schemas"]["RunEvent"]
+        fields = schema["properties"]
+        duration = next(o for o in fields["duration_sec"]["anyOf"] if o.get("type") == "number")
+        assert (duration["minimum"], duration["maximum"]) == (0, 3_024_000)
+        started = next(o for o in fields["started_at"]["anyOf"] if o.get("type") == "string")
+        assert started["format"] == "date-time"
+        assert fields["started_at"]["formatMinimum"] == "2000-01-01T00:00:00Z"
+        lengths = {
+            name: next(o for o in fields[name]["anyOf"] if o.get("type") == "string")["maxLength"]
+            for name in ("branch", "commit", "triggered_by", "external_id", "url")
+        }
+        assert lengths == {
+            "branch": 255,
+            "commit": 64,
+            "triggered_by": 255,
+            "external_id": 255,
+            "url": 2048,
+        }
+        assert (fields["pipeline"]["minLength"], fields["pipeline"]["maxLength"]) == (1, 200)
+
+    def test_the_database_refuses_what_the_api_would(self, api: Api) -> None:
+        # A writer that bypasses the API (psql, a bulk load) meets the same bounds.
+        import psycopg
+
+        with psycopg.connect(api.db_url) as conn:
+            api.ingest(event_body(duration_sec=1))
+            for assignment in (
+                "duration_sec = 1e11",
+                "started_at = '0001-01-01', finished_at = '0001-01-02'",
+                "finished_at = started_at - interval '1 s'",
+                "started_at = 'infinity', finished_at = 'infinity'",
+            ):
+                with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+                    conn.execute(f"update runs set {assignment}")
+
+
+class TestTidying:
+    def test_branch_commit_and_actor_are_trimmed(self, api: Api) -> None:
+        run = api.ingest(
+            event_body(branch=" main ", commit=" 5184f9c\n", triggered_by="\toctocat ")
+        ).json()
+        assert (run["branch"], run["commit"], run["triggered_by"]) == ("main", "5184f9c", "octocat")
+
+    def test_ignored_fields_are_named(self, api: Api) -> None:
+        response = api.ingest({**event_body(), "duration": 42, "jöb": 1, "run id": "x"})
+        assert response.status_code == 200
+        header = response.headers["X-Pulse-Ignored-Fields"]
+        assert header == "duration, j%C3%B6b, run%20id"
+        assert api.ingest(event_body()).headers.get("X-Pulse-Ignored-Fields") is None
+
+
+class TestFailureAfterTheWrite:
+    def test_a_5xx_leaves_nothing_behind_and_names_its_request(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from ingest_api.runs import service
+
+        def broken(row: dict[str, Any], event: Any) -> Any:
+            raise RuntimeError("the answer could not be built")
+
+        api.ingest(event_body(duration_sec=1))
+        before = table_snapshot(api.db_url)
+        monkeypatch.setattr(service, "_run_out", broken)
+        response = api.ingest(event_body(duration_sec=2))
+        assert response.status_code == 500
+        body = response.json()
+        assert body["error"] == "InternalError"
+        assert body["request_id"] == response.headers["X-Request-ID"]
+        assert table_snapshot(api.db_url) == before
+        traceback = [r for r in caplog.records if r.name == "pulse.errors"]
+        assert any(body["request_id"] in r.getMessage() and r.exc_info for r in traceback)
+
+
+class TestAccessLog:
+    def test_a_line_per_request(self, api: Api, caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level("INFO", logger="pulse.access")
+        api.ingest(event_body(duration_sec=1))
+        api.client.get("/api/runs?limit=1", headers={"X-Request-ID": "from-the-client-1"})
+        api.client.get("/api/runs?limit=0")
+
+        def lines() -> list[str]:
+            return [r.getMessage() for r in caplog.records if r.name == "pulse.access"]
+
+        # Each line is written once its answer has gone out: wait for the last one.
+        wait_for(lambda: any(line.startswith("GET /api/runs 422 ") for line in lines()))
+        posted = re.compile(r"POST /api/events/run 200 [\d.]+ ms \[request \w+\]")
+        echoed = re.compile(r"GET /api/runs 200 [\d.]+ ms \[request from-the-client-1\]")
+        assert any(posted.match(line) for line in lines())
+        assert any(echoed.match(line) for line in lines())
+        assert TOKEN not in caplog.text

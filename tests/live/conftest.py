@@ -130,7 +130,7 @@ def read_until_closed(ws: ClientConnection, timeout: float = 60) -> tuple[int | 
 def receive(ws: ClientConnection, timeout: float = 30) -> dict[str, Any]:
     """The next message; every message names its type and the database time it describes."""
     message: dict[str, Any] = json.loads(ws.recv(timeout=timeout))
-    assert message["type"] in {"metrics_update", "runs_update", "heartbeat"}
+    assert message["type"] in {"metrics_update", "runs_update", "runs_deleted", "heartbeat"}
     assert message["as_of"].endswith("Z")
     return message
 

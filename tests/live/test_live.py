@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session
 from websockets.exceptions import InvalidStatus
@@ -20,6 +21,7 @@ from ingest_api.embedded_pg import EmbeddedPostgres
 from ingest_api.migrate import upgrade
 from ingest_api.runs import service
 from ingest_api.runs.schemas import RunEvent
+from tests.api.conftest import TOKEN
 from tests.factories import event_body
 from tests.live.conftest import (
     ApiProcessFactory,
@@ -274,3 +276,24 @@ def test_a_database_restart_under_a_client_converges_to_the_right_summary(
             )
     finally:
         server.stop()
+
+
+def test_a_deleted_run_is_named_and_leaves_the_figures(api_process: ApiProcessFactory) -> None:
+    with api_process() as api:
+        kept = api.ingest(event_body(pipeline="web", started_at=recent(5), duration_sec=10))
+        gone = api.ingest(event_body(pipeline="web", started_at=recent(4), duration_sec=20))
+        with open_socket(api, "?minutes=60") as ws:
+            assert receive(ws)["payload"]["total"] == 2
+            response = httpx.delete(
+                f"{api.url}/api/runs/{gone['id']}", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert response.status_code == 200
+            deleted, _ = receive_until(ws, lambda m: m["type"] == "runs_deleted")
+            assert deleted["payload"] == [gone["id"]]
+            figures, _ = receive_until(
+                ws, lambda m: m["type"] == "metrics_update" and m["payload"]["total"] == 1
+            )
+            assert figures["payload"]["avg_duration_sec"] == kept["duration_sec"]
+            assert without_as_of(figures["payload"]) == without_as_of(
+                api.get("/api/metrics/summary?minutes=60")
+            )

@@ -49,7 +49,7 @@ def refresh(session: Session | Connection, *, full: bool = False) -> dict[str, A
 
 def daily(session: Session | Connection, view: str) -> dict[tuple[Any, ...], dict[str, Any]]:
     keys = GRAINS[view]
-    query = f"select {', '.join(keys)}, {FIGURES} from {view}"  # noqa: S608 (our names)
+    query = f"select {', '.join(keys)}, {FIGURES} from {view}"
     rows = session.execute(text(query)).mappings()
     return {tuple(row[k] for k in keys): dict(row) for row in rows}
 
@@ -146,15 +146,15 @@ class TestDailyHistory:
         refresh(session)
         for view, keys in GRAINS.items():
             columns = ", ".join(keys)
-            grouped = f"select {columns} from {view} group by {columns} having count(*) > 1"  # noqa: S608
+            grouped = f"select {columns} from {view} group by {columns} having count(*) > 1"
             duplicates = session.execute(text(grouped)).all()
             assert duplicates == [], view
             any_null = " or ".join(f"{k} is null" for k in keys)
             nulls = session.execute(
-                text(f"select count(*) from {view} where {any_null}")  # noqa: S608
+                text(f"select count(*) from {view} where {any_null}")
             ).scalar_one()
             assert nulls == 0, view
-            count = text(f"select count(*) from {view}")  # noqa: S608
+            count = text(f"select count(*) from {view}")
             assert session.execute(count).scalar_one() > 0, view
 
     def test_counts_equal_a_group_by_over_runs(self, session: Session) -> None:
@@ -385,7 +385,7 @@ class TestSqlRole:
             assert url.startswith(f"postgresql://{name}:")
             with psycopg.connect(url, autocommit=True) as conn:
                 for view in SQL_VIEWS:
-                    count = conn.execute(f"select count(*) from {view}").fetchone()  # noqa: S608
+                    count = conn.execute(f"select count(*) from {view}").fetchone()
                     assert count is not None
                     assert count[0] > 0, view
                 with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
