@@ -5,23 +5,35 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from types import FrameType
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import sessionmaker
 
 from ingest_api import embedded_pg, migrate
-from ingest_api.config import Settings, get_settings, read_token_file, write_new_token
+from ingest_api.config import (
+    Settings,
+    get_settings,
+    read_token_file,
+    settings_problems,
+    write_new_token,
+)
 from ingest_api.db import libpq_url, make_engine
 from ingest_api.supervisor import Child, child_env, python_module
 from ingest_api.ui import is_built as ui_is_built
@@ -31,16 +43,53 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+runs_app = typer.Typer(
+    help="The stored runs: remove them by pipeline, source or age.", no_args_is_help=True
+)
+app.add_typer(runs_app, name="runs")
+# soft_wrap: a message is never broken inside a command or URL it names (someone copies those);
+# the terminal wraps long lines.
 console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Shutdown(Exception):
-    """SIGTERM, handled like Ctrl-C: stop everything we started, in order."""
+    """Ctrl-C, SIGTERM or a closed terminal (SIGHUP): stop everything we started, in order."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
+    _stopping()
+    if signum == signal.SIGHUP:
+        _leave_terminal()
     raise Shutdown
+
+
+def _stopping() -> None:
+    """From here on a stop signal waits for the orderly stop under way: a hangup brings more
+    signals, and a second Ctrl-C must not cut the database's shutdown short (SIGKILL still does,
+    and PDEATHSIG stops the rest then)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _already_stopping)
+
+
+def _already_stopping(signum: int, frame: FrameType | None) -> None:
+    """The orderly stop is already under way."""
+
+
+def _leave_terminal() -> None:
+    """Writes to a hung-up terminal fail (EIO), which would end the stop in a traceback: point
+    stdout and stderr at /dev/null if they went to a terminal. A log file or pipe goes on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            with suppress(OSError):
+                # Not isatty(): a hung-up terminal fails its ioctls, so it no longer looks like one.
+                if stat.S_ISCHR(os.fstat(fd).st_mode):
+                    os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 @dataclass(frozen=True)
@@ -50,7 +99,7 @@ class Database:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -72,11 +121,12 @@ def _database(settings: Settings, *, start: bool, join: bool = True) -> Iterator
             "or set DATABASE_URL."
         )
     server = embedded_pg.EmbeddedPostgres(settings.data_dir)
+    # The server stops too when a stop signal interrupts its start.
     try:
-        url = server.start()
-    except embedded_pg.EmbeddedServerError as exc:
-        raise _fail(str(exc)) from None
-    try:
+        try:
+            url = server.start()
+        except embedded_pg.EmbeddedServerError as exc:
+            raise _fail(str(exc)) from None
         yield Database(url, "embedded")
     finally:
         server.stop()
@@ -85,6 +135,10 @@ def _database(settings: Settings, *, start: bool, join: bool = True) -> Iterator
 def _settings() -> Settings:
     try:
         return get_settings()
+    except ValidationError as exc:
+        for problem in settings_problems(exc):
+            err.print(f"[red]error:[/red] {escape(problem)}")
+        raise typer.Exit(2) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
 
@@ -155,53 +209,66 @@ def up() -> None:
     and dashboard."""
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    children: list[Child] = []
+    # Whatever the disposition we inherit: a script's `pulse up &` starts with SIGINT ignored,
+    # and Ctrl-C must still stop it.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _on_stop_signal)
     try:
         with _database(settings, start=True, join=False) as db:
-            console.print("Migrating the database …")
-            migrate.upgrade(db.url)
-            new_token = None
-            if not settings.ingest_token and read_token_file(settings.token_file) is None:
-                new_token = write_new_token(settings.token_file)
-            env = child_env(
-                DATABASE_URL=db.url,
-                PULSE_DATABASE_KIND=db.kind,
-                PULSE_DATA_DIR=str(settings.data_dir.resolve()),
+            _supervise(settings, db)
+    except Shutdown:
+        pass  # it came while the database started, and `_database` has stopped it
+    console.print("Stopped.")
+
+
+def _supervise(settings: Settings, db: Database) -> None:
+    """Migrate, start the children and restart crashed ones until a stop signal; stop them
+    (before the database, which the caller stops)."""
+    children: list[Child] = []
+    try:
+        console.print("Migrating the database …")
+        migrate.upgrade(db.url)
+        new_token = None
+        if not settings.ingest_token and read_token_file(settings.token_file) is None:
+            new_token = write_new_token(settings.token_file)
+        env = child_env(
+            DATABASE_URL=db.url,
+            PULSE_DATABASE_KIND=db.kind,
+            PULSE_DATA_DIR=str(settings.data_dir.resolve()),
+        )
+
+        def start(name: str, command: str) -> Child:
+            child = Child(name, python_module("ingest_api", command), env)
+            children.append(child)
+            child.start()
+            return child
+
+        api = start("api", "api")
+        _wait_ready(f"{settings.local_api_url}/health", api, "the API", settings.api_port)
+        start("worker", "worker")
+        if ui_is_built():
+            dashboard = start("dashboard", "ui")
+            _wait_ready(
+                f"{settings.ui_url}/config.json", dashboard, "the dashboard", settings.ui_port
             )
-
-            def start(name: str, command: str) -> Child:
-                child = Child(name, python_module("ingest_api", command), env)
-                children.append(child)
-                child.start()
-                return child
-
-            api = start("api", "api")
-            _wait_ready(f"{settings.local_api_url}/health", api, "the API", settings.api_port)
-            start("worker", "worker")
-            if ui_is_built():
-                dashboard = start("dashboard", "ui")
-                _wait_ready(
-                    f"{settings.ui_url}/config.json", dashboard, "the dashboard", settings.ui_port
-                )
-            else:
-                err.print("[yellow]The dashboard is not built (`make up` builds it).[/yellow]")
-            _banner(settings, db, new_token)
-            while True:
-                for child in children:
-                    code = child.poll()
-                    if code is not None:
-                        err.print(
-                            f"[yellow]{child.name} exited with {code}; restarting in "
-                            f"{child.backoff:.0f} s[/yellow]"
-                        )
-                time.sleep(0.5)
-    except (KeyboardInterrupt, Shutdown):
+        else:
+            err.print("[yellow]The dashboard is not built (`make up` builds it).[/yellow]")
+        _banner(settings, db, new_token)
+        while True:
+            for child in children:
+                code = child.poll()
+                if code is not None:
+                    err.print(
+                        f"[yellow]{child.name} exited with {code}; restarting in "
+                        f"{child.backoff:.0f} s[/yellow]"
+                    )
+            time.sleep(0.5)
+    except Shutdown:
         console.print("\nStopping …")
     finally:
+        _stopping()
         for child in reversed(children):
             child.stop()
-    console.print("Stopped.")
 
 
 @app.command()
@@ -464,10 +531,25 @@ def token(
         print(settings.ingest_token)
         return
     current = read_token_file(settings.token_file)
-    if current is None or rotate:
-        current = write_new_token(settings.token_file)
-        if rotate:
-            err.print("Rotated: the running API accepts only the new token from now on.")
+    if current is not None and not rotate:
+        print(current)
+        return
+    # Only the token itself goes to stdout (`TOKEN=$(pulse token)`); the rest to stderr.
+    current = write_new_token(settings.token_file)
+    path = escape(str(settings.token_file.absolute()))
+    if rotate:
+        err.print(f"Rotated the token in {path}: an API reading it accepts only the new one.")
+    else:
+        err.print(f"Created a new ingest token in {path}.")
+    # Run from another directory, `pulse token` makes a token in ./.pulse that the running API
+    # (reading its own data dir) rejects: say so while the mistake is one command old.
+    if not settings.database_url and embedded_pg.attach(settings.data_dir) is None:
+        data_dir = escape(str(settings.data_dir.absolute()))
+        err.print(
+            f"[yellow]warning:[/yellow] no `pulse up` runs for {data_dir}; an API started "
+            "with another data dir rejects this token (set PULSE_DATA_DIR to its data dir, "
+            "or run `pulse token` where `pulse up` runs)."
+        )
     print(current)
 
 
@@ -479,9 +561,12 @@ def db_url() -> None:
         print(libpq_url(db.url))
 
 
-@app.command()
-def psql() -> None:
-    """Open psql on the database."""
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    options_metavar="[PSQL ARGUMENTS]...",
+)
+def psql(ctx: typer.Context) -> None:
+    """Open psql on the database; further arguments go to psql (-c SQL runs one command)."""
     settings = _settings()
     binary = embedded_pg.default_bin_dir() / "psql"
     program = str(binary) if binary.exists() else shutil.which("psql")
@@ -494,7 +579,110 @@ def psql() -> None:
         if url.password:
             env["PGPASSWORD"] = str(url.password)
         safe = url.set(password=None).render_as_string(hide_password=False)
-        os.execvpe(program, [program, safe], env)  # noqa: S606
+        # As --dbname rather than psql's first positional argument: the caller's arguments
+        # then mean what they mean to psql, in any order.
+        os.execvpe(program, [program, f"--dbname={safe}", *ctx.args], env)  # noqa: S606
+
+
+@runs_app.command("delete")
+def runs_delete(
+    pipeline: Annotated[str | None, typer.Option(help="Only this pipeline's runs.")] = None,
+    source: Annotated[
+        str | None, typer.Option(help='Only the runs from this source (e.g. "simulator").')
+    ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ISO-TIME",
+            help="Only the runs started before this time (ISO 8601; without a zone: UTC).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Remove without asking (for scripts).")
+    ] = False,
+) -> None:
+    """Remove the runs matching every filter given (no filter: every run); the rollups and the
+    daily history follow. Says how many, per pipeline, and asks first."""
+    from ingest_api.runs.service import delete_runs
+
+    before_at = _iso_time(before, "--before") if before is not None else None
+    matching = partial(delete_runs, pipeline=pipeline, source=source, before=before_at)
+    conditions = []
+    if pipeline is not None:
+        conditions.append(f"pipeline {pipeline}")
+    if source is not None:
+        conditions.append(f"source {source}")
+    if before_at is not None:
+        conditions.append(f"started before {before_at.isoformat()}")
+    described = ", ".join(conditions)
+    settings = _settings()
+    with _database(settings, start=True) as db:
+        migrate.upgrade(db.url)
+        engine = make_engine(db.url, pool_size=1)
+        try:
+            # One transaction: the runs counted are the runs removed, bar those ingested
+            # meanwhile (the removal reports its own count).
+            with sessionmaker(engine).begin() as session:
+                matched = matching(session, dry_run=True)
+                total = sum(matched.values())
+                if not total:
+                    console.print(
+                        f"No run matches ({described}); nothing to remove."
+                        if described
+                        else "There are no runs; nothing to remove.",
+                        markup=False,
+                    )
+                    return
+                if described:
+                    console.print(f"Runs matching {described}:", markup=False)
+                else:
+                    removes = "would remove" if dry_run else "removes"
+                    console.print(f"No filter given: this {removes} EVERY run, of every pipeline.")
+                _print_counts(matched)
+                if dry_run:
+                    console.print("Dry run: nothing removed.")
+                    return
+                if not yes:
+                    if not sys.stdin.isatty():
+                        raise _fail(
+                            f"not removing {total} runs unasked, and there is no terminal to "
+                            "ask on: pass --yes to remove them."
+                        )
+                    question = (
+                        f"Remove these {total} runs?"
+                        if described
+                        else f"Remove EVERY run ({total})?"
+                    )
+                    if not typer.confirm(question):
+                        console.print("Nothing removed.")
+                        raise typer.Exit(1)
+                removed = matching(session, dry_run=False)
+        finally:
+            engine.dispose()
+    rebuilt = f"; the rollups of {', '.join(removed)} are rebuilt" if removed else ""
+    console.print(f"Removed {sum(removed.values())} runs{rebuilt}.", markup=False)
+
+
+def _iso_time(value: str, option: str) -> datetime:
+    """An ISO 8601 time; one without a zone is UTC, as every stored time is."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(
+            f"{option} must be an ISO 8601 time such as 2025-08-25T20:28:03Z or 2025-08-25 "
+            f"(got {value!r})."
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    width = max(len(name) for name in [*counts, "total"])
+    for name, count in counts.items():
+        console.print(f"  {name:<{width}}  {count:>7}", markup=False)
+    console.print(f"  {'total':<{width}}  {sum(counts.values()):>7}")
 
 
 def main() -> None:

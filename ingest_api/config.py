@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_FILE = "ingest-token"  # noqa: S105 (a file name, not a secret)
@@ -102,6 +102,53 @@ def get_settings() -> Settings:
     return Settings()
 
 
+# What pydantic's error types mean for a value read from the environment, in plain words.
+_PLAIN_ERRORS = {
+    "int_parsing": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+}
+# Their values stay off the screen: a URL carries a password, the token is the secret itself.
+_SECRET_VARIABLES = {"DATABASE_URL", "PULSE_INGEST_TOKEN"}
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """Each problem of a `Settings` ValidationError as one sentence naming the environment
+    variable, what is wrong and the value given (for people, unlike pydantic's own report)."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        variable = _variable(problem["loc"][0] if problem["loc"] else "")
+        context = {key: _number(value) for key, value in problem.get("ctx", {}).items()}
+        if problem["type"] == "value_error":
+            # Our validators word their message for people already, naming the variable.
+            reason = str(context.get("error", problem["msg"]))
+            sentence = reason if reason.startswith(variable) else f"{variable}: {reason}"
+        elif problem["type"] in _PLAIN_ERRORS:
+            sentence = f"{variable} {_PLAIN_ERRORS[problem['type']].format(**context)}"
+        else:
+            sentence = f"{variable} is not valid: {problem['msg'][:1].lower()}{problem['msg'][1:]}"
+        if variable not in _SECRET_VARIABLES:
+            sentence += f" (got {problem['input']!r})"
+        problems.append(sentence.rstrip(".") + ".")
+    return problems
+
+
+def _variable(loc: int | str) -> str:
+    """The environment variable of an error's location (a field's alias; its name elsewhere)."""
+    field = Settings.model_fields.get(str(loc))
+    alias = field.validation_alias if field is not None else None
+    return alias if isinstance(alias, str) else str(loc)
+
+
+def _number(value: object) -> object:
+    # `gt=0` arrives as 0.0 on a float field; people write 0.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def read_token_file(path: Path) -> str | None:
     try:
         token = path.read_text().strip()
@@ -113,6 +160,9 @@ def read_token_file(path: Path) -> str | None:
 def write_new_token(path: Path) -> str:
     """Create (or replace) the stored ingest token, readable by its owner only."""
     token = secrets.token_urlsafe(32)
+    # One in 64 would start with "-", which a command line takes for an option (`grep $TOKEN`).
+    while token.startswith("-"):
+        token = secrets.token_urlsafe(32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.touch(mode=0o600)

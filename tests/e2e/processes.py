@@ -36,12 +36,19 @@ def pulse_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def pulse(
-    *args: str, env: dict[str, str], timeout: float = 120
+    *args: str,
+    env: dict[str, str],
+    timeout: float = 120,
+    cwd: Path = ROOT,
+    stdin: int | None = subprocess.DEVNULL,
 ) -> subprocess.CompletedProcess[str]:
+    """Run one `pulse` command to its end. Its stdin is no terminal unless given one: a test run
+    from a terminal must not hand it to a command that asks."""
     return subprocess.run(
         [sys.executable, "-m", "ingest_api", *args],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
+        stdin=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -97,13 +104,20 @@ class PulseUp:
 
 
 @contextmanager
-def pulse_up(data_dir: Path, log_path: Path, *, port: int | None = None) -> Iterator[PulseUp]:
-    """Start `pulse up` and wait for its banner; stop it (SIGTERM) afterwards if still running."""
+def pulse_up(
+    data_dir: Path, log_path: Path, *, port: int | None = None, ignore_sigint: bool = False
+) -> Iterator[PulseUp]:
+    """Start `pulse up` and wait for its banner; stop it (SIGTERM) afterwards if still running.
+    `ignore_sigint`: start it as a script's `pulse up &` does, with SIGINT ignored."""
     port = port or free_port()
     env = pulse_env(data_dir, PULSE_API_PORT=str(port))
+    argv = [sys.executable, "-m", "ingest_api", "up"]
+    if ignore_sigint:
+        # The shell's `trap '' INT` is inherited through exec, as by a background job's command.
+        argv = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *argv]
     with log_path.open("a") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ingest_api", "up"],
+            argv,
             env=env,
             cwd=ROOT,
             stdout=log,

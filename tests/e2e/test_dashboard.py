@@ -12,13 +12,14 @@ import os
 import re
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect
+from playwright.sync_api import Browser, Locator, Page, Response, expect
 
 from ingest_api.ui import DIST as UI_DIST
 from tests.e2e.processes import PulseUp, descendants, pulse, pulse_up
@@ -53,8 +54,6 @@ new MutationObserver(() => {
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    if seconds < 1:
-        return f"{seconds:.1f} s"
     whole = int(seconds + 0.5)
     if whole < 60:
         return f"{whole} s"
@@ -98,9 +97,9 @@ def post_run(up: PulseUp, token: str, **run: Any) -> dict[str, Any]:
     return body
 
 
-def assert_cards_match_api(page: Page, up: PulseUp) -> dict[str, Any]:
+def assert_cards_match_api(page: Page, up: PulseUp, pipeline: str = "") -> dict[str, Any]:
     summary: dict[str, Any] = httpx.get(
-        f"{up.api_url}/api/metrics/summary", params={"minutes": 1440}
+        f"{up.api_url}/api/metrics/summary", params={"minutes": 1440, "pipeline": pipeline}
     ).json()
     expect(page.get_by_test_id("kpi-total")).to_have_text(f"{summary['total']:,}", timeout=WAIT_MS)
     expect(page.get_by_test_id("kpi-rate")).to_have_text(fmt_rate(summary["success_rate"]))
@@ -111,6 +110,26 @@ def assert_cards_match_api(page: Page, up: PulseUp) -> dict[str, Any]:
         f"{summary['success']:,} succeeded / {summary['failure']:,} failed"
     )
     return summary
+
+
+def started_times(page: Page) -> list[str]:
+    times: list[str] = page.locator('td[data-label="Started"] time').evaluate_all(
+        "els => els.map(e => e.getAttribute('datetime'))"
+    )
+    return times
+
+
+def table_overflow(page: Page) -> int:
+    overflow: int = page.evaluate(
+        "(() => { const s = document.querySelector('.table-scroll');"
+        " return s.scrollWidth - s.clientWidth; })()"
+    )
+    return overflow
+
+
+def pipeline_filter(page: Page) -> Locator:
+    # Scoped to the filters: the Pipelines panel's label would match "Pipeline" too.
+    return page.get_by_role("form", name="Filters").get_by_label("Pipeline")
 
 
 def screenshot(page: Page, artifacts: Path, name: str) -> None:
@@ -192,10 +211,7 @@ class TestDashboard:
         # The runs table fits a laptop's width without scrolling sideways.
         for width in (WIDE["width"], 1280):
             page.set_viewport_size({"width": width, "height": 900})
-            overflow = page.evaluate(
-                "(() => { const s = document.querySelector('.table-scroll');"
-                " return s.scrollWidth - s.clientWidth; })()"
-            )
+            overflow = table_overflow(page)
             assert overflow <= 0, f"the runs table overflows by {overflow} px at {width} px"
         page.set_viewport_size(NARROW)  # type: ignore[arg-type]
         screenshot(page, artifacts, "dashboard-narrow")
@@ -208,6 +224,94 @@ class TestDashboard:
         expect(page).to_have_url(re.compile(r"branch=feat%2Fsearchable-pipeline-names"))
         expect(page.get_by_test_id("kpi-total")).to_have_text("1", timeout=WAIT_MS)
         expect(rows).to_have_count(1)
+
+    def test_pipeline_filter_running_time_and_load_more(
+        self, product: PulseUp, browser: Browser, artifacts: Path
+    ) -> None:
+        up, token = product, product.printed_token()
+        assert token
+        # 25 finished runs a minute apart, oldest first: 15 of web, 10 of api; the last is a
+        # web failure. Then one web run still running, the newest of all.
+        start = datetime.now(UTC) - timedelta(hours=2)
+        for i in range(25):
+            post_run(
+                up,
+                token,
+                pipeline="api" if i % 5 in (1, 3) else "web",
+                status="failure" if i % 4 == 0 else "success",
+                started_at=(start + timedelta(minutes=i)).isoformat(),
+                duration_sec=30 + i,
+                commit=f"{i:02d}".ljust(40, "c"),
+            )
+        post_run(up, token, pipeline="web", status="running", external_id="live-1", commit="f" * 40)
+
+        page = open_dashboard(browser, ui_url(up), WIDE)
+        expect(page.locator(".conn__state")).to_have_text("Live", timeout=WAIT_MS)
+        assert assert_cards_match_api(page, up)["total"] == 26
+        expect(page.get_by_test_id("kpi-last")).to_have_text(re.compile(r"failure\s*in\s*web"))
+        rows = page.locator("table.runs tbody tr")
+        expect(rows).to_have_count(20)
+
+        # The running run says how long it has run, and the figure moves on by itself.
+        running = rows.first.locator('td[data-label="Duration"]')
+        expect(running).to_have_text(re.compile(r"^running \d+ s$"))
+        shown = running.inner_text()
+        expect(running).not_to_have_text(shown, timeout=5_000)
+        expect(running).to_have_text(re.compile(r"^running \d+ s$"))
+        assert table_overflow(page) <= 0, "a running row widens the table past 1440 px"
+        page.set_viewport_size({"width": 1280, "height": 900})
+        assert table_overflow(page) <= 0, "a running row widens the table past 1280 px"
+        page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+
+        page.set_viewport_size(NARROW)  # type: ignore[arg-type]
+        screenshot(page, artifacts, "first-page-narrow")
+        page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+
+        # "Load more" appends the older runs, in order, and goes away after the last page.
+        first_page = started_times(page)
+        page.get_by_role("button", name="Load more").click()
+        expect(rows).to_have_count(26, timeout=WAIT_MS)
+        expect(page.get_by_role("button", name="Load more")).to_have_count(0)
+        expect(page.locator(".load-more")).to_contain_text("All 26 runs shown")
+        times = started_times(page)
+        assert times[:20] == first_page
+        assert times == sorted(times, reverse=True), times
+        expect(rows.last.locator("code")).to_have_text("00ccccc")
+        screenshot(page, artifacts, "loaded-more-wide")
+
+        # A pipeline's name, pressed from the keyboard, narrows cards, table and socket to it.
+        api_button = page.locator(".pipelines").get_by_role("button", name="api", exact=True)
+        api_button.focus()
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"[?&]pipeline=api(&|$)"))
+        expect(pipeline_filter(page)).to_have_value("api")
+        expect(page.get_by_test_id("kpi-total")).to_have_text("10", timeout=WAIT_MS)
+        assert_cards_match_api(page, up, pipeline="api")
+        expect(rows).to_have_count(10)
+        expect(rows.locator("th")).to_have_text(["api"] * 10)
+        expect(page.locator(".pipelines .pipeline")).to_have_count(1)
+        expect(page.locator(".conn__state")).to_have_text("Live", timeout=WAIT_MS)
+        # Live: a web run stays out, an api run comes in (the socket is filtered as well).
+        post_run(up, token, pipeline="web", status="success", duration_sec=1, commit="1" * 40)
+        post_run(up, token, pipeline="api", status="failure", duration_sec=0.4, commit="2" * 40)
+        expect(rows).to_have_count(11, timeout=WAIT_MS)
+        expect(rows.first.locator("th")).to_have_text("api")
+        expect(rows.first.locator('td[data-label="Duration"]')).to_have_text("0 s")
+        expect(page.get_by_test_id("kpi-total")).to_have_text("11", timeout=WAIT_MS)
+        expect(rows.locator("th", has_text="web")).to_have_count(0)
+        screenshot(page, artifacts, "pipeline-filter-wide")
+        page.set_viewport_size(NARROW)  # type: ignore[arg-type]
+        screenshot(page, artifacts, "pipeline-filter-narrow")
+        page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+
+        # A reload keeps the filter; "All pipelines" removes it.
+        page.reload()
+        expect(page.get_by_test_id("kpi-total")).to_have_text("11", timeout=WAIT_MS)
+        page.get_by_role("button", name="All pipelines").click()
+        expect(page).not_to_have_url(re.compile(r"pipeline="))
+        expect(pipeline_filter(page)).to_have_value("")
+        expect(page.get_by_test_id("kpi-total")).to_have_text("28", timeout=WAIT_MS)
+        assert_cards_match_api(page, up)
 
     def test_reconnects_and_reloads_what_it_missed(
         self, product: PulseUp, browser: Browser, artifacts: Path

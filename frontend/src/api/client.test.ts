@@ -12,6 +12,20 @@ describe("api client", () => {
     expect(fetchImpl.mock.calls[0]?.[0]).toBe("http://api.test/api/runs?limit=20&branch=main");
   });
 
+  it("returns a runs page with the X-Next-Cursor header as the next page's cursor", async () => {
+    const fetchImpl = vi.fn(
+      async (_url: RequestInfo | URL, _init?: RequestInit) =>
+        new Response(JSON.stringify([{ id: 7 }]), { status: 200, headers: { "X-Next-Cursor": "abc123" } }),
+    );
+    const client = createClient("http://api.test", fetchImpl);
+    expect(await client.getRuns({ limit: 20, pipeline: "web", before: "xyz" })).toEqual({ runs: [{ id: 7 }], nextCursor: "abc123" });
+    expect(fetchImpl.mock.calls[0]?.[0]).toBe("http://api.test/api/runs?limit=20&pipeline=web&before=xyz");
+  });
+
+  it("has no next cursor on the last page", async () => {
+    expect(await createClient("http://api.test", respond(200, [])).getRuns()).toEqual({ runs: [], nextCursor: null });
+  });
+
   it("posts the simulate body as JSON", async () => {
     const fetchImpl = respond(200, { created: 50, pipelines: ["web"] });
     await createClient("http://api.test", fetchImpl).simulate({ count: 50, fail_rate: 0.25 }, { pipelines: ["web"] });

@@ -15,6 +15,9 @@ export type SummaryQuery = NonNullable<paths["/api/metrics/summary"]["get"]["par
 export type RunsQuery = NonNullable<paths["/api/runs"]["get"]["parameters"]["query"]>;
 export type SimulateQuery = NonNullable<paths["/api/simulate"]["post"]["parameters"]["query"]>;
 
+/** One page of GET /api/runs; `nextCursor` (its X-Next-Cursor header) is the next page's `before`, null on the last. */
+export type RunsPage = { runs: Run[]; nextCursor: string | null };
+
 /** The API's one error envelope, the body of every 4xx and 5xx answer. */
 export type ErrorEnvelope = components["schemas"]["ErrorOut"];
 
@@ -36,7 +39,7 @@ export class ApiError extends Error {
 export type ApiClient = ReturnType<typeof createClient>;
 
 export function createClient(baseUrl: string, fetchImpl: typeof fetch = (...args) => fetch(...args)) {
-  async function request<T>(method: "GET" | "POST", path: string, query?: object, body?: unknown): Promise<T> {
+  async function send(method: "GET" | "POST", path: string, query?: object, body?: unknown): Promise<Response> {
     const url = `${baseUrl}${path}${toQueryString(query)}`;
     let response: Response;
     try {
@@ -49,13 +52,23 @@ export function createClient(baseUrl: string, fetchImpl: typeof fetch = (...args
       throw new ApiError(0, "NetworkError", `Cannot reach the API at ${baseUrl}.`);
     }
     if (!response.ok) throw await toApiError(response);
-    return (await response.json()) as T;
+    return response;
+  }
+
+  async function request<T>(method: "GET" | "POST", path: string, query?: object, body?: unknown): Promise<T> {
+    return (await (await send(method, path, query, body)).json()) as T;
+  }
+
+  async function getRuns(query: RunsQuery = {}): Promise<RunsPage> {
+    const response = await send("GET", "/api/runs", query);
+    const runs = (await response.json()) as Run[];
+    return { runs, nextCursor: response.headers.get("X-Next-Cursor") || null };
   }
 
   return {
     getInfo: () => request<Info>("GET", "/api/info"),
     getSummary: (query: SummaryQuery = {}) => request<Summary>("GET", "/api/metrics/summary", query),
-    getRuns: (query: RunsQuery = {}) => request<Run[]>("GET", "/api/runs", query),
+    getRuns,
     getPipelines: () => request<Pipeline[]>("GET", "/api/pipelines"),
     simulate: (query: SimulateQuery, body: SimulateRequest) =>
       request<SimulateResult>("POST", "/api/simulate", query, body),

@@ -21,6 +21,8 @@ export interface paths {
          *     their stored values); a running event for a finished run is ignored (late delivery);
          *     between two results the one with the later finished_at wins (a correction); an identical
          *     repeat changes nothing. Answers 200 with the stored run whether it created or updated it.
+         *     Fields a run does not have are ignored and named, URL-encoded and comma-separated, in the
+         *     X-Pulse-Ignored-Fields header (e.g. `duration` for `duration_sec`).
          */
         post: operations["ingest_run_api_events_run_post"];
         delete?: never;
@@ -97,6 +99,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipelines/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Pipeline
+         * @description Remove a pipeline with all its runs and everything derived from them (rollups, health,
+         *     daily history). An ingest of that name afterwards starts it afresh.
+         */
+        delete: operations["delete_pipeline_api_pipelines__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs": {
         parameters: {
             query?: never;
@@ -113,6 +136,27 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Run
+         * @description Remove a run; answers the run removed. The rollups, health, daily history and live
+         *     dashboards follow (a `runs_deleted` message names it on WS /ws/metrics).
+         */
+        delete: operations["delete_run_api_runs__run_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -174,10 +218,15 @@ export interface components {
             detail: string | components["schemas"]["FieldError"][];
             /**
              * Error
-             * @description The kind: ValidationError, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed or BadRequest.
+             * @description The kind: ValidationError, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed, BadRequest or InternalError.
              * @example ValidationError
              */
             error: string;
+            /**
+             * Request Id
+             * @description 5xx answers only: the request's id (also in X-Request-ID), which the server's log line about the failure names.
+             */
+            request_id?: string | null;
         };
         /** FieldError */
         FieldError: {
@@ -303,6 +352,13 @@ export interface components {
              */
             tick_ms: number;
         };
+        /** PipelineDeleted */
+        PipelineDeleted: {
+            /** Pipeline */
+            pipeline: string;
+            /** Runs Deleted */
+            runs_deleted: number;
+        };
         /** PipelineOut */
         PipelineOut: {
             /**
@@ -370,7 +426,8 @@ export interface components {
         };
         /**
          * RunEvent
-         * @description One report of a run: its start, its result, or both at once. Unknown fields are ignored.
+         * @description One report of a run: its start, its result, or both at once. Unknown fields are ignored
+         *     (and named in the X-Pulse-Ignored-Fields response header).
          * @example {
          *       "branch": "main",
          *       "commit": "5184f9c0d2b1a6e8f7c3b9a4d5e6f7a8b9c0d1e2",
@@ -386,13 +443,19 @@ export interface components {
          *     }
          */
         RunEvent: {
-            /** Branch */
+            /**
+             * Branch
+             * @description Trimmed of surrounding white space.
+             */
             branch?: string | null;
-            /** Commit */
+            /**
+             * Commit
+             * @description Trimmed of surrounding white space.
+             */
             commit?: string | null;
             /**
              * Duration Sec
-             * @description Finished runs only. Defaults to finished_at - started_at; must agree with them within 1 s. Stored to the millisecond.
+             * @description Finished runs only, in seconds, up to 35 days. Defaults to finished_at - started_at; must agree with them within 1 s. Stored to the millisecond.
              */
             duration_sec?: number | null;
             /**
@@ -402,7 +465,7 @@ export interface components {
             external_id?: string | null;
             /**
              * Finished At
-             * @description Finished runs only. Defaults to started_at + duration_sec when both are given, else the time of receipt.
+             * @description Finished runs only. Defaults to started_at + duration_sec when both are given, else the time of receipt. From 2000-01-01 to 5 minutes past the database's clock.
              */
             finished_at?: string | null;
             /**
@@ -417,11 +480,14 @@ export interface components {
             source: string;
             /**
              * Started At
-             * @description Defaults: a running run, the time of receipt; a finished one, finished_at - duration_sec, else finished_at. Naive times are UTC.
+             * @description Defaults: a running run, the time of receipt; a finished one, finished_at - duration_sec, else finished_at. Naive times are UTC. From 2000-01-01 to 5 minutes past the database's clock.
              */
             started_at?: string | null;
             status: components["schemas"]["RunStatus"];
-            /** Triggered By */
+            /**
+             * Triggered By
+             * @description Trimmed of surrounding white space.
+             */
             triggered_by?: string | null;
             /**
              * Url
@@ -725,6 +791,65 @@ export interface operations {
             };
         };
     };
+    delete_pipeline_api_pipelines__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description May contain /. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineDeleted"];
+                };
+            };
+            /** @description Missing or wrong token, or none configured. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No pipeline has this name. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The name is longer than 200 characters. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unreachable or busy. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     list_runs_api_runs_get: {
         parameters: {
             query?: {
@@ -753,6 +878,64 @@ export interface operations {
                 };
             };
             /** @description Invalid parameter. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unreachable or busy. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_run_api_runs__run_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Missing or wrong token, or none configured. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No run has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id is not a positive integer. */
             422: {
                 headers: {
                     [name: string]: unknown;

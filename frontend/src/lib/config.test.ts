@@ -15,9 +15,9 @@ describe("loadConfig", () => {
 });
 
 describe("toWebSocketUrl", () => {
-  it("maps http to ws and https to wss", () => {
-    expect(toWebSocketUrl("http://127.0.0.1:8000", "/ws/metrics", { minutes: "60", branch: "" })).toBe(
-      "ws://127.0.0.1:8000/ws/metrics?minutes=60&branch=",
+  it("maps http to ws and https to wss, leaving empty filters out", () => {
+    expect(toWebSocketUrl("http://127.0.0.1:8000", "/ws/metrics", { minutes: "60", pipeline: "", branch: "" })).toBe(
+      "ws://127.0.0.1:8000/ws/metrics?minutes=60",
     );
     expect(toWebSocketUrl("https://pulse.example/api/", "/ws/metrics", { minutes: "1440", branch: "main" })).toBe(
       "wss://pulse.example/api/ws/metrics?minutes=1440&branch=main",

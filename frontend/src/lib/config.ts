@@ -17,11 +17,11 @@ export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppCo
   return { apiUrl: trimSlash(import.meta.env.VITE_API_URL || FALLBACK_API_URL) };
 }
 
-/** http → ws, https → wss, keeping host, port and any path prefix. */
+/** http → ws, https → wss, keeping host, port and any path prefix; empty values are left out, as for REST. */
 export function toWebSocketUrl(apiUrl: string, path: string, params: Record<string, string>): string {
   const url = new URL(trimSlash(apiUrl) + path);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  for (const [key, value] of Object.entries(params)) if (value) url.searchParams.set(key, value);
   return url.toString();
 }
 

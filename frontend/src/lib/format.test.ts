@@ -1,14 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, formatRate, formatRelative, shortSha } from "./format";
+import { formatDuration, formatRate, formatRelative, secondsSince, shortSha } from "./format";
 
 describe("formatDuration", () => {
   it.each([
-    [0.4, "0.4 s"],
+    [0, "0 s"],
+    [0.4, "0 s"],
+    [0.5, "1 s"],
+    [1, "1 s"],
     [42, "42 s"],
+    [120, "2m 00s"],
     [65, "1m 05s"],
     [59.6, "1m 00s"],
     [7380, "2h 03m"],
     [null, "—"],
+    [-1, "—"],
   ])("%s → %s", (seconds, text) => {
     expect(formatDuration(seconds)).toBe(text);
   });
@@ -26,6 +31,15 @@ describe("formatRelative", () => {
     [null, "—"],
   ])("%s → %s", (iso, text) => {
     expect(formatRelative(iso, now)).toBe(text);
+  });
+});
+
+describe("secondsSince", () => {
+  const now = Date.parse("2026-01-10T12:00:00Z");
+  it("counts from a start time to now, never below zero", () => {
+    expect(secondsSince("2026-01-10T11:58:55Z", now)).toBe(65);
+    expect(secondsSince("2026-01-10T12:00:02Z", now)).toBe(0);
+    expect(secondsSince(null, now)).toBeNull();
   });
 });
 

@@ -1,9 +1,11 @@
 const EMPTY = "—";
 
-/** 0.4 → "0.4 s", 42 → "42 s", 65 → "1m 05s", 7380 → "2h 03m". */
+/**
+ * Whole seconds, so durations read alike wherever they appear (no "0.4 s" beside "2m 00s"):
+ * 0.4 → "0 s", 42 → "42 s", 65 → "1m 05s", 7380 → "2h 03m".
+ */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return EMPTY;
-  if (seconds < 1) return `${seconds.toFixed(1)} s`;
   const whole = Math.round(seconds);
   if (whole < 60) return `${whole} s`;
   if (whole < 3600) return `${Math.floor(whole / 60)}m ${pad(whole % 60)}s`;
@@ -26,6 +28,12 @@ export function formatRelative(iso: string | null | undefined, now: number): str
 }
 
 /** 0.7727 → "77.3%"; null (no decided runs) → "—". */
+/** Seconds from `iso` to `now`, never negative (a start slightly ahead of this clock is 0); null without a time. */
+export function secondsSince(iso: string | null | undefined, now: number): number | null {
+  const then = parseTime(iso);
+  return then == null ? null : Math.max(0, (now - then) / 1000);
+}
+
 export function formatRate(rate: number | null | undefined): string {
   if (rate == null || !Number.isFinite(rate)) return EMPTY;
   return `${(rate * 100).toFixed(1)}%`;

@@ -7,22 +7,26 @@ export const WINDOWS = [
 
 export const DEFAULT_MINUTES = 1440;
 
-export type Filters = { minutes: number; branch: string };
+/** An empty pipeline or branch means "all", as it does for the API. */
+export type Filters = { minutes: number; pipeline: string; branch: string };
 
 export function readFilters(search: string): Filters {
   const params = new URLSearchParams(search);
   const minutes = Number(params.get("minutes"));
   return {
     minutes: WINDOWS.some((w) => w.minutes === minutes) ? minutes : DEFAULT_MINUTES,
+    pipeline: params.get("pipeline") ?? "",
     branch: params.get("branch") ?? "",
   };
 }
 
-/** Keeps any other query parameters; an empty branch leaves the URL. */
+/** Keeps any other query parameters; an empty pipeline or branch leaves the URL. */
 export function writeFilters(search: string, filters: Filters): string {
   const params = new URLSearchParams(search);
   params.set("minutes", String(filters.minutes));
-  if (filters.branch) params.set("branch", filters.branch);
-  else params.delete("branch");
+  for (const key of ["pipeline", "branch"] as const) {
+    if (filters[key]) params.set(key, filters[key]);
+    else params.delete(key);
+  }
   return `?${params.toString()}`;
 }

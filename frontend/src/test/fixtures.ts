@@ -1,4 +1,4 @@
-import type { ApiClient, Info, Pipeline, PipelineSummary, Run, Summary } from "../api/client";
+import type { ApiClient, Info, Pipeline, PipelineSummary, Run, RunsPage, Summary } from "../api/client";
 import { vi } from "vitest";
 
 export const NOW = Date.parse("2026-01-10T12:00:00Z");
@@ -69,6 +69,8 @@ export function makeSummary(overrides: Partial<Summary> = {}): Summary {
       makePipelineSummary({
         pipeline: "api",
         success_rate: 0.5,
+        last_status: "failure",
+        last_finished_at: "2026-01-10T11:57:00Z",
         health: {
           state: "failing",
           failure_streak: 3,
@@ -129,12 +131,16 @@ export function makePipeline(overrides: Partial<Pipeline> = {}): Pipeline {
   };
 }
 
+export function runsPage(runs: Run[], nextCursor: string | null = null): RunsPage {
+  return { runs, nextCursor };
+}
+
 /** A client whose every call is a vi.fn resolving to sample data; override per test. */
 export function fakeClient(overrides: Partial<ApiClient> = {}) {
   return {
     getInfo: vi.fn(async () => makeInfo()),
     getSummary: vi.fn(async () => makeSummary()),
-    getRuns: vi.fn(async () => [makeRun()]),
+    getRuns: vi.fn(async () => runsPage([makeRun()])),
     getPipelines: vi.fn(async () => [makePipeline()]),
     simulate: vi.fn(async () => ({ created: 50, pipelines: ["web", "api", "worker", "docs"], source: "simulator" })),
     ...overrides,

@@ -1,7 +1,7 @@
-import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import type { ApiClient, Info, Pipeline } from "../../../api/client";
+import { useCallback, useEffect, useLayoutEffect, useReducer, useRef, useState } from "react";
+import type { ApiClient, Info, Pipeline, Run } from "../../../api/client";
 import type { Filters } from "../../../lib/url-state";
-import { RUNS_SHOWN, dashboardReducer, initialData, type LiveMessage } from "./live-reducer";
+import { RUNS_LIMIT_MAX, RUNS_PAGE, dashboardReducer, initialData, type LiveMessage } from "./live-reducer";
 
 export const DEMO_PIPELINES = ["web", "api", "worker", "docs"];
 
@@ -15,21 +15,28 @@ export function useDashboard(client: ApiClient, filters: Filters, notify: (messa
   const [pipelines, setPipelines] = useState<Pipeline[]>([]);
   const [attempt, setAttempt] = useState(0);
   const loaded = useRef(false);
-  const { minutes, branch } = filters;
+  const { minutes, pipeline, branch } = filters;
+  // Callbacks read the rows through a ref so that a live message does not make new callbacks.
+  const latest = useRef(data);
+  useLayoutEffect(() => {
+    latest.current = data;
+  });
+  // Bumped by every load that replaces the runs: a "Load more" page asked for before it no longer fits.
+  const generation = useRef(0);
 
   useEffect(() => {
     let cancelled = false;
     const firstLoad = !loaded.current;
-    const runsQuery = { limit: RUNS_SHOWN, branch };
+    generation.current += 1;
     Promise.all([
-      client.getSummary({ minutes, branch }),
-      client.getRuns(runsQuery),
+      client.getSummary({ minutes, pipeline, branch }),
+      client.getRuns({ limit: RUNS_PAGE, pipeline, branch }),
       client.getInfo(),
       client.getPipelines(),
     ]).then(
-      ([summary, runs, info, pipelines]) => {
+      ([summary, page, info, pipelines]) => {
         if (cancelled) return;
-        dispatch({ type: "loaded", summary, runs });
+        dispatch({ type: "loaded", summary, page });
         setInfo(info);
         setPipelines(pipelines);
         loaded.current = true;
@@ -37,7 +44,7 @@ export function useDashboard(client: ApiClient, filters: Filters, notify: (messa
       },
       (error: unknown) => {
         if (cancelled) return;
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorText(error);
         if (firstLoad) setLoad({ phase: "error", message });
         else notify(`Could not refresh: ${message}`);
       },
@@ -45,36 +52,71 @@ export function useDashboard(client: ApiClient, filters: Filters, notify: (messa
     return () => {
       cancelled = true;
     };
-  }, [client, minutes, branch, attempt, notify]);
+  }, [client, minutes, pipeline, branch, attempt, notify]);
 
   const retry = useCallback(() => {
     setLoad({ phase: "loading" });
     setAttempt((n) => n + 1);
   }, []);
 
+  /** The runs again, as many rows as the table shows now (after a reconnect, or a simulation). */
   const reloadRuns = useCallback(() => {
-    client.getRuns({ limit: RUNS_SHOWN, branch }).then(
-      (runs) => dispatch({ type: "runs_loaded", runs }),
-      (error: unknown) => notify(`Could not reload runs: ${error instanceof Error ? error.message : String(error)}`),
+    const mine = ++generation.current;
+    const { runs, keep } = latest.current;
+    const limit = Math.min(RUNS_LIMIT_MAX, Math.max(RUNS_PAGE, runs.length));
+    client.getRuns({ limit, pipeline, branch }).then(
+      (page) => {
+        if (mine === generation.current) dispatch({ type: "runs_loaded", page, keep });
+      },
+      (error: unknown) => notify(`Could not reload runs: ${errorText(error)}`),
     );
     client.getPipelines().then(setPipelines, () => undefined);
-  }, [client, branch, notify]);
+  }, [client, pipeline, branch, notify]);
 
-  const knownBranches = useRef(new Set<string>());
+  const loadMore = useCallback(() => {
+    const { runs, nextCursor, gap, loadingMore } = latest.current;
+    if (loadingMore || (nextCursor == null && !gap)) return;
+    const mine = generation.current;
+    dispatch({ type: "more_requested" });
+    const query =
+      gap || nextCursor == null
+        ? { limit: Math.min(RUNS_LIMIT_MAX, runs.length + RUNS_PAGE), pipeline, branch }
+        : { limit: RUNS_PAGE, pipeline, branch, before: nextCursor };
+    client.getRuns(query).then(
+      (page) => {
+        if (mine === generation.current) dispatch({ type: "more_loaded", page });
+      },
+      (error: unknown) => {
+        if (mine === generation.current) dispatch({ type: "more_failed" });
+        notify(`Could not load more runs: ${errorText(error)}`);
+      },
+    );
+  }, [client, pipeline, branch, notify]);
+
+  const known = useRef({ pipelines: new Set<string>(), branches: new Set<string>() });
   useEffect(() => {
-    knownBranches.current = new Set(pipelines.flatMap((p) => p.branches));
+    known.current = {
+      pipelines: new Set(pipelines.map((p) => p.name)),
+      branches: new Set(pipelines.flatMap((p) => p.branches)),
+    };
   }, [pipelines]);
 
   const applyLive = useCallback(
     (message: LiveMessage) => {
       dispatch({ type: "live", message });
-      // A branch never seen before belongs in the branch filter's options.
-      if (message.type === "runs_update" && message.payload.some((run) => !knownBranches.current.has(run.branch))) {
+      // A pipeline or branch never seen before belongs in the filters' options.
+      const isNew = (run: Run) => !known.current.pipelines.has(run.pipeline) || !known.current.branches.has(run.branch);
+      if (message.type === "runs_update" && message.payload.some(isNew)) {
         client.getPipelines().then(setPipelines, () => undefined);
       }
     },
     [client],
   );
 
-  return { data, load, info, pipelines, retry, reloadRuns, applyLive };
+  const hasMore = data.nextCursor != null || data.gap;
+  return { data, load, info, pipelines, hasMore, retry, reloadRuns, loadMore, applyLive };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

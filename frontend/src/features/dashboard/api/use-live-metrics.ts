@@ -19,6 +19,7 @@ export function backoffDelay(attempt: number, options: BackoffOptions = DEFAULT_
 type Options = {
   apiUrl: string;
   minutes: number;
+  pipeline: string;
   branch: string;
   onMessage: (message: LiveMessage) => void;
   /** Called when a connection opens after an earlier one was lost: reload what was missed. */
@@ -27,8 +28,8 @@ type Options = {
 };
 
 /** Keeps WS /ws/metrics open for the given filters, reconnecting with backoff; a new filter means a new socket. */
-export function useLiveMetrics({ apiUrl, minutes, branch, onMessage, onReconnected, backoff }: Options): ConnectionState {
-  const key = `${apiUrl} ${minutes} ${branch}`;
+export function useLiveMetrics({ apiUrl, minutes, pipeline, branch, onMessage, onReconnected, backoff }: Options): ConnectionState {
+  const key = JSON.stringify([apiUrl, minutes, pipeline, branch]);
   // State is tagged with the subscription it describes: a new one reads "connecting" until its socket speaks.
   const [connection, setConnection] = useState<{ key: string; state: ConnectionState }>({ key, state: "connecting" });
   // The socket outlives renders; it reads the latest callbacks through a ref instead of reconnecting.
@@ -38,13 +39,14 @@ export function useLiveMetrics({ apiUrl, minutes, branch, onMessage, onReconnect
   });
 
   useEffect(() => {
-    const url = toWebSocketUrl(apiUrl, "/ws/metrics", { minutes: String(minutes), branch });
+    const url = toWebSocketUrl(apiUrl, "/ws/metrics", { minutes: String(minutes), pipeline, branch });
     let socket: WebSocket | null = null;
     let timer: number | undefined;
     let attempt = 0;
     let everOpened = false;
     let stopped = false;
-    const setState = (state: ConnectionState) => setConnection({ key: `${apiUrl} ${minutes} ${branch}`, state });
+    const setState = (state: ConnectionState) =>
+      setConnection({ key: JSON.stringify([apiUrl, minutes, pipeline, branch]), state });
 
     const connect = () => {
       if (stopped) return;
@@ -93,7 +95,7 @@ export function useLiveMetrics({ apiUrl, minutes, branch, onMessage, onReconnect
         socket.close(1000, "filters changed");
       }
     };
-  }, [apiUrl, minutes, branch]);
+  }, [apiUrl, minutes, pipeline, branch]);
 
   return connection.key === key ? connection.state : "connecting";
 }

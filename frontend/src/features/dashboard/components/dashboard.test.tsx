@@ -1,11 +1,20 @@
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type Summary } from "../../../api/client";
-import { EMPTY_SUMMARY, FakeWebSocket, fakeClient, makeInfo, makePipeline, makeRun, makeSummary } from "../../../test/fixtures";
+import {
+  EMPTY_SUMMARY,
+  FakeWebSocket,
+  fakeClient,
+  makeInfo,
+  makePipeline,
+  makeRun,
+  makeSummary,
+  runsPage,
+} from "../../../test/fixtures";
 import { Dashboard } from "./dashboard";
 
 const API = "http://api.test";
-const filters = { minutes: 1440, branch: "" };
+const filters = { minutes: 1440, pipeline: "", branch: "" };
 const noJitter = { initialMs: 500, maxMs: 10_000, random: () => 1 };
 
 beforeEach(() => {
@@ -39,7 +48,7 @@ describe("states", () => {
   it("explains how to send a first run, and simulates in demo mode", async () => {
     const client = fakeClient({
       getSummary: vi.fn(async () => EMPTY_SUMMARY),
-      getRuns: vi.fn(async () => []),
+      getRuns: vi.fn(async () => runsPage([])),
       getPipelines: vi.fn(async () => []),
       getInfo: vi.fn(async () => makeInfo({ demo: true })),
     });
@@ -59,7 +68,11 @@ describe("states", () => {
 
   it("offers no simulate button outside demo mode", async () => {
     renderDashboard(
-      fakeClient({ getSummary: vi.fn(async () => EMPTY_SUMMARY), getRuns: vi.fn(async () => []), getPipelines: vi.fn(async () => []) }),
+      fakeClient({
+        getSummary: vi.fn(async () => EMPTY_SUMMARY),
+        getRuns: vi.fn(async () => runsPage([])),
+        getPipelines: vi.fn(async () => []),
+      }),
     );
     expect(await screen.findByRole("heading", { name: "No runs yet" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /simulate/i })).toBeNull();
@@ -92,15 +105,15 @@ describe("header", () => {
     const branch = screen.getByLabelText("Branch");
     expect([...branch.querySelectorAll("option")].map((o) => o.textContent)).toEqual(["All branches", "feature/x", "main"]);
     fireEvent.change(branch, { target: { value: "main" } });
-    expect(onFiltersChange).toHaveBeenCalledWith({ minutes: 1440, branch: "main" });
+    expect(onFiltersChange).toHaveBeenCalledWith({ minutes: 1440, pipeline: "", branch: "main" });
     fireEvent.change(screen.getByLabelText("Window"), { target: { value: "60" } });
-    expect(onFiltersChange).toHaveBeenCalledWith({ minutes: 60, branch: "" });
+    expect(onFiltersChange).toHaveBeenCalledWith({ minutes: 60, pipeline: "", branch: "" });
   });
 });
 
 describe("live", () => {
   it("opens the socket with the filters and applies what it says", async () => {
-    renderDashboard(undefined, { filters: { minutes: 60, branch: "main" } });
+    renderDashboard(undefined, { filters: { minutes: 60, pipeline: "", branch: "main" } });
     await screen.findByTestId("kpi-total");
     const socket = FakeWebSocket.latest();
     expect(socket.url).toBe("ws://api.test/ws/metrics?minutes=60&branch=main");
@@ -139,7 +152,7 @@ describe("live", () => {
   });
 
   it("says Reconnecting, retries with backoff and reloads runs after reconnecting", async () => {
-    const getRuns = vi.fn(async () => [makeRun()]);
+    const getRuns = vi.fn(async () => runsPage([makeRun()]));
     renderDashboard(fakeClient({ getRuns }));
     await screen.findByTestId("kpi-total");
     vi.useFakeTimers();
@@ -164,9 +177,127 @@ describe("live", () => {
     );
     await screen.findByTestId("kpi-total");
     const first = FakeWebSocket.latest();
-    rerender(<Dashboard client={client} apiUrl={API} filters={{ minutes: 60, branch: "" }} onFiltersChange={vi.fn()} backoff={noJitter} />);
+    rerender(
+      <Dashboard client={client} apiUrl={API} filters={{ ...filters, minutes: 60 }} onFiltersChange={vi.fn()} backoff={noJitter} />,
+    );
     expect(first.closed).toBe(true);
-    expect(FakeWebSocket.latest().url).toBe("ws://api.test/ws/metrics?minutes=60&branch=");
-    await waitFor(() => expect(client.getSummary).toHaveBeenLastCalledWith({ minutes: 60, branch: "" }));
+    expect(FakeWebSocket.latest().url).toBe("ws://api.test/ws/metrics?minutes=60");
+    await waitFor(() => expect(client.getSummary).toHaveBeenLastCalledWith({ minutes: 60, pipeline: "", branch: "" }));
+  });
+});
+
+describe("pipeline filter", () => {
+  it("reports a pipeline picked in the health panel or in the header", async () => {
+    const { onFiltersChange } = renderDashboard(
+      fakeClient({ getPipelines: vi.fn(async () => [makePipeline(), makePipeline({ id: 2, name: "api", branches: ["main"] })]) }),
+    );
+    await screen.findByTestId("kpi-total");
+    fireEvent.click(screen.getByRole("button", { name: "api" }));
+    expect(onFiltersChange).toHaveBeenLastCalledWith({ minutes: 1440, pipeline: "api", branch: "" });
+    const select = screen.getByLabelText("Pipeline");
+    expect([...select.querySelectorAll("option")].map((o) => o.textContent)).toEqual(["All pipelines", "web", "api"]);
+    fireEvent.change(select, { target: { value: "web" } });
+    expect(onFiltersChange).toHaveBeenLastCalledWith({ minutes: 1440, pipeline: "web", branch: "" });
+  });
+
+  it("asks every source for the chosen pipeline only, shows it in the header and clears it", async () => {
+    const client = fakeClient({
+      getSummary: vi.fn(async () => makeSummary({ per_pipeline: makeSummary().per_pipeline.filter((p) => p.pipeline === "api") })),
+      getPipelines: vi.fn(async () => [makePipeline(), makePipeline({ id: 2, name: "api", branches: ["release/2"] })]),
+    });
+    const { onFiltersChange } = renderDashboard(client, { filters: { minutes: 60, pipeline: "api", branch: "" } });
+    await screen.findByTestId("kpi-total");
+    expect(client.getSummary).toHaveBeenCalledWith({ minutes: 60, pipeline: "api", branch: "" });
+    expect(client.getRuns).toHaveBeenCalledWith({ limit: 20, pipeline: "api", branch: "" });
+    expect(FakeWebSocket.latest().url).toBe("ws://api.test/ws/metrics?minutes=60&pipeline=api");
+
+    expect(screen.getByLabelText("Pipeline")).toHaveValue("api");
+    // Only the chosen pipeline's branches: another one's would show nothing.
+    expect([...screen.getByLabelText("Branch").querySelectorAll("option")].map((o) => o.textContent)).toEqual([
+      "All branches",
+      "release/2",
+    ]);
+    expect(screen.getByRole("button", { name: "api" })).toHaveAttribute("aria-pressed", "true");
+    fireEvent.click(screen.getByRole("button", { name: "All pipelines" }));
+    expect(onFiltersChange).toHaveBeenLastCalledWith({ minutes: 60, pipeline: "", branch: "" });
+  });
+
+  it("does not take a pipeline with no runs for an empty database", async () => {
+    renderDashboard(
+      fakeClient({ getSummary: vi.fn(async () => EMPTY_SUMMARY), getRuns: vi.fn(async () => runsPage([])) }),
+      { filters: { ...filters, pipeline: "docs" } },
+    );
+    expect(await screen.findByText("No runs of docs yet.")).toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "No runs yet" })).toBeNull();
+  });
+});
+
+describe("Load more", () => {
+  const at = (minute: number) => `2026-01-10T11:${String(minute).padStart(2, "0")}:00Z`;
+  const runs = (from: number, to: number) =>
+    Array.from({ length: from - to + 1 }, (_, i) => makeRun({ id: from - i, started_at: at(from - i) }));
+
+  it("fetches the page after the X-Next-Cursor one, appends it, and hides itself on the last page", async () => {
+    const getRuns = vi
+      .fn()
+      .mockResolvedValueOnce(runsPage(runs(50, 31), "cursor-31"))
+      .mockResolvedValueOnce(runsPage(runs(30, 11), "cursor-11"))
+      .mockResolvedValueOnce(runsPage(runs(10, 1), null));
+    renderDashboard(fakeClient({ getRuns }), { filters: { minutes: 1440, pipeline: "web", branch: "main" } });
+    await screen.findByTestId("kpi-total");
+    expect(screen.getAllByRole("rowheader")).toHaveLength(20);
+
+    fireEvent.click(screen.getByRole("button", { name: "Load more" }));
+    expect(getRuns).toHaveBeenLastCalledWith({ limit: 20, pipeline: "web", branch: "main", before: "cursor-31" });
+    await waitFor(() => expect(screen.getAllByRole("rowheader")).toHaveLength(40));
+    expect(screen.getByText("40 runs shown")).toBeInTheDocument();
+
+    // A live run joins at the top; the loaded pages stay, newest first.
+    const socket = FakeWebSocket.latest();
+    act(() => socket.open());
+    act(() => socket.send({ type: "runs_update", as_of: at(59), payload: [makeRun({ id: 51, pipeline: "worker", started_at: at(51) })] }));
+    expect(screen.getAllByRole("rowheader")).toHaveLength(41);
+    expect(screen.getAllByRole("rowheader")[0]).toHaveTextContent("worker");
+
+    fireEvent.click(screen.getByRole("button", { name: "Load more" }));
+    expect(getRuns).toHaveBeenLastCalledWith({ limit: 20, pipeline: "web", branch: "main", before: "cursor-11" });
+    await waitFor(() => expect(screen.getAllByRole("rowheader")).toHaveLength(51));
+    expect(screen.queryByRole("button", { name: "Load more" })).toBeNull();
+    expect(screen.getByText("All 51 runs shown")).toBeInTheDocument();
+    const started = [...document.querySelectorAll('td[data-label="Started"] time')].map((t) => t.getAttribute("datetime"));
+    expect(started).toEqual([...started].sort().reverse());
+  });
+
+  it("takes the newest runs again when live runs pushed rows out past the cursor", async () => {
+    const getRuns = vi
+      .fn()
+      .mockResolvedValueOnce(runsPage(runs(50, 31), "cursor-31"))
+      .mockResolvedValueOnce(runsPage(runs(51, 12), "cursor-12"));
+    renderDashboard(fakeClient({ getRuns }));
+    await screen.findByTestId("kpi-total");
+    const socket = FakeWebSocket.latest();
+    act(() => socket.open());
+    act(() => socket.send({ type: "runs_update", as_of: at(59), payload: [makeRun({ id: 51, started_at: at(51) })] }));
+    expect(screen.getAllByRole("rowheader")).toHaveLength(20);
+
+    fireEvent.click(screen.getByRole("button", { name: "Load more" }));
+    expect(getRuns).toHaveBeenLastCalledWith({ limit: 40, pipeline: "", branch: "" });
+    await waitFor(() => expect(screen.getAllByRole("rowheader")).toHaveLength(40));
+    expect(screen.getByRole("button", { name: "Load more" })).toBeInTheDocument();
+  });
+
+  it("says so when a page fails, and can try again", async () => {
+    const getRuns = vi
+      .fn()
+      .mockResolvedValueOnce(runsPage(runs(50, 31), "cursor-31"))
+      .mockRejectedValueOnce(new ApiError(0, "NetworkError", "Cannot reach the API at http://api.test."))
+      .mockResolvedValueOnce(runsPage(runs(30, 29), null));
+    renderDashboard(fakeClient({ getRuns }));
+    await screen.findByTestId("kpi-total");
+    fireEvent.click(screen.getByRole("button", { name: "Load more" }));
+    expect(await screen.findByText("Could not load more runs: Cannot reach the API at http://api.test.")).toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: "Load more" }));
+    expect(getRuns).toHaveBeenLastCalledWith({ limit: 20, pipeline: "", branch: "", before: "cursor-31" });
+    await waitFor(() => expect(screen.getAllByRole("rowheader")).toHaveLength(22));
   });
 });

@@ -28,21 +28,36 @@ type Props = {
 export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }: Props) {
   const now = useNow();
   const { toasts, notify, dismiss } = useToasts();
-  const { data, load, info, pipelines, retry, reloadRuns, applyLive } = useDashboard(client, filters, notify);
+  const { data, load, info, pipelines, hasMore, retry, reloadRuns, loadMore, applyLive } = useDashboard(
+    client,
+    filters,
+    notify,
+  );
   const connection = useLiveMetrics({
     apiUrl,
     minutes: filters.minutes,
+    pipeline: filters.pipeline,
     branch: filters.branch,
     onMessage: applyLive,
     onReconnected: reloadRuns,
     backoff,
   });
 
+  const pipelineNames = useMemo(() => pipelines.map((p) => p.name), [pipelines]);
+  // With a pipeline chosen, only its branches: any other would show nothing.
   const branches = useMemo(() => {
     const all = new Set<string>();
-    for (const p of pipelines) for (const b of p.branches) if (b) all.add(b);
+    for (const p of pipelines) {
+      if (filters.pipeline && p.name !== filters.pipeline) continue;
+      for (const b of p.branches) if (b) all.add(b);
+    }
     return [...all].sort((a, b) => a.localeCompare(b));
-  }, [pipelines]);
+  }, [pipelines, filters.pipeline]);
+
+  const selectPipeline = useCallback(
+    (pipeline: string) => onFiltersChange({ ...filters, pipeline }),
+    [filters, onFiltersChange],
+  );
 
   const simulate = useCallback(async () => {
     try {
@@ -55,7 +70,7 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
   }, [client, notify, reloadRuns]);
 
   const { summary, runs } = data;
-  const isEmpty = summary != null && summary.total === 0 && runs.length === 0 && !filters.branch;
+  const isEmpty = summary != null && summary.total === 0 && runs.length === 0 && !filters.pipeline && !filters.branch;
 
   let body;
   if (load.phase === "error") body = <ErrorState message={load.message} apiUrl={apiUrl} onRetry={retry} />;
@@ -67,8 +82,21 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
         <StaleNotice state={connection} asOf={data.asOf} now={now} />
         <KpiCards summary={summary} now={now} />
         <div className="columns">
-          <PipelineHealth pipelines={summary.per_pipeline} now={now} />
-          <RunsTable runs={runs} now={now} branch={filters.branch} />
+          <PipelineHealth
+            pipelines={summary.per_pipeline}
+            now={now}
+            selected={filters.pipeline}
+            onSelect={selectPipeline}
+          />
+          <RunsTable
+            runs={runs}
+            now={now}
+            pipeline={filters.pipeline}
+            branch={filters.branch}
+            hasMore={hasMore}
+            loadingMore={data.loadingMore}
+            onLoadMore={loadMore}
+          />
         </div>
       </>
     );
@@ -80,7 +108,7 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
       </a>
       <Header info={info}>
         <div className="header__controls">
-          <Filters filters={filters} branches={branches} onChange={onFiltersChange} />
+          <Filters filters={filters} pipelines={pipelineNames} branches={branches} onChange={onFiltersChange} />
           <ConnectionStatus state={connection} asOf={data.asOf} now={now} />
         </div>
       </Header>

@@ -1,9 +1,13 @@
 import { WINDOWS, type Filters as FilterValues } from "../../../lib/url-state";
 
-type Props = { filters: FilterValues; branches: string[]; onChange: (filters: FilterValues) => void };
+type Props = {
+  filters: FilterValues;
+  pipelines: string[];
+  branches: string[];
+  onChange: (filters: FilterValues) => void;
+};
 
-export function Filters({ filters, branches, onChange }: Props) {
-  const options = branches.includes(filters.branch) || !filters.branch ? branches : [filters.branch, ...branches];
+export function Filters({ filters, pipelines, branches, onChange }: Props) {
   return (
     <form className="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
       <label className="field">
@@ -19,11 +23,22 @@ export function Filters({ filters, branches, onChange }: Props) {
           ))}
         </select>
       </label>
-      <label className="field">
+      <label className={`field${filters.pipeline ? " field--active" : ""}`}>
+        <span className="field__label">Pipeline</span>
+        <select value={filters.pipeline} onChange={(e) => onChange({ ...filters, pipeline: e.target.value })}>
+          <option value="">All pipelines</option>
+          {withCurrent(pipelines, filters.pipeline).map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className={`field${filters.branch ? " field--active" : ""}`}>
         <span className="field__label">Branch</span>
         <select value={filters.branch} onChange={(e) => onChange({ ...filters, branch: e.target.value })}>
           <option value="">All branches</option>
-          {options.map((b) => (
+          {withCurrent(branches, filters.branch).map((b) => (
             <option key={b} value={b}>
               {b}
             </option>
@@ -32,4 +47,9 @@ export function Filters({ filters, branches, onChange }: Props) {
       </label>
     </form>
   );
+}
+
+/** A value from the URL that the API does not list (yet) stays selectable rather than silently lost. */
+function withCurrent(options: string[], current: string): string[] {
+  return !current || options.includes(current) ? options : [current, ...options];
 }

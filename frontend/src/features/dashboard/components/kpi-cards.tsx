@@ -1,9 +1,11 @@
 import type { Summary } from "../../../api/client";
 import { StatusBadge } from "../../../components/ui/status-badge";
 import { formatCount, formatDuration, formatRate } from "../../../lib/format";
+import { lastBuildPipeline } from "../last-build";
 import { TimeAgo } from "./time-ago";
 
 export function KpiCards({ summary, now }: { summary: Summary; now: number }) {
+  const lastPipeline = lastBuildPipeline(summary);
   return (
     <section className="kpis" aria-label="Key figures">
       <article className="kpi">
@@ -41,8 +43,14 @@ export function KpiCards({ summary, now }: { summary: Summary; now: number }) {
       </article>
       <article className="kpi">
         <h2 className="kpi__label">Last Build Status</h2>
-        <p className="kpi__value">
+        <p className="kpi__value kpi__value--last" data-testid="kpi-last">
           {summary.last_status ? <StatusBadge status={summary.last_status} /> : <span className="muted">no result</span>}
+          {summary.last_status && lastPipeline && (
+            <span className="kpi__pipeline" title={lastPipeline}>
+              <span className="visually-hidden"> in </span>
+              {lastPipeline}
+            </span>
+          )}
         </p>
         <p className="kpi__sub">
           {summary.last_finished_at ? (

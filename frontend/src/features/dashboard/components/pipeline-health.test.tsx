@@ -1,10 +1,10 @@
-import { render, screen, within } from "@testing-library/react";
-import { expect, it } from "vitest";
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import { expect, it, vi } from "vitest";
 import { NOW, makePipelineSummary, makeSummary } from "../../../test/fixtures";
 import { PipelineHealth } from "./pipeline-health";
 
 it("shows each pipeline's health, with streak and since when failing", () => {
-  render(<PipelineHealth pipelines={makeSummary().per_pipeline} now={NOW} />);
+  render(<PipelineHealth pipelines={makeSummary().per_pipeline} now={NOW} selected="" onSelect={vi.fn()} />);
   const api = screen.getByRole("heading", { name: "api" }).closest("li")!;
   expect(within(api).getByText("failing")).toBeInTheDocument();
   expect(within(api).getByText("3 h ago")).toBeInTheDocument();
@@ -21,8 +21,38 @@ it("lists failing pipelines first, each group in the API's name order", () => {
   const passing = (name: string) => makePipelineSummary({ pipeline: name });
   const failing = (name: string) => makePipelineSummary({ pipeline: name, health: failingHealth });
   render(
-    <PipelineHealth pipelines={[passing("a"), failing("b"), passing("c"), failing("d")]} now={NOW} />,
+    <PipelineHealth pipelines={[passing("a"), failing("b"), passing("c"), failing("d")]} now={NOW} selected="" onSelect={vi.fn()} />,
   );
   const names = screen.getAllByRole("heading", { level: 3 }).map((h) => h.textContent);
   expect(names).toEqual(["b", "d", "a", "c"]);
+});
+
+it("narrows the dashboard to a pipeline with its name, a toggle button", () => {
+  const onSelect = vi.fn();
+  render(<PipelineHealth pipelines={makeSummary().per_pipeline} now={NOW} selected="" onSelect={onSelect} />);
+  expect(screen.getByText("Pick one to see only its runs.")).toBeInTheDocument();
+  expect(screen.queryByRole("button", { name: "All pipelines" })).toBeNull();
+  const api = screen.getByRole("button", { name: "api" });
+  expect(api).toHaveAttribute("aria-pressed", "false");
+  fireEvent.click(api);
+  expect(onSelect).toHaveBeenCalledWith("api");
+});
+
+it("marks the chosen pipeline and offers the way back to all of them", () => {
+  const onSelect = vi.fn();
+  const web = makeSummary().per_pipeline.filter((p) => p.pipeline === "web");
+  render(<PipelineHealth pipelines={web} now={NOW} selected="web" onSelect={onSelect} />);
+  const name = screen.getByRole("button", { name: "web" });
+  expect(name).toHaveAttribute("aria-pressed", "true");
+  fireEvent.click(name);
+  expect(onSelect).toHaveBeenLastCalledWith("");
+  fireEvent.click(screen.getByRole("button", { name: "All pipelines" }));
+  expect(onSelect).toHaveBeenCalledTimes(2);
+  expect(onSelect).toHaveBeenLastCalledWith("");
+});
+
+it("says when the chosen pipeline did not run in the window", () => {
+  render(<PipelineHealth pipelines={[]} now={NOW} selected="docs" onSelect={vi.fn()} />);
+  expect(screen.getByText("docs did not run in this window.")).toBeInTheDocument();
+  expect(screen.getByRole("button", { name: "All pipelines" })).toBeInTheDocument();
 });

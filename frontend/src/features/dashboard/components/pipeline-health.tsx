@@ -10,43 +10,74 @@ function failingFirst(pipelines: PipelineSummary[]): PipelineSummary[] {
   return [...pipelines].sort((a, b) => rank(a) - rank(b));
 }
 
-export function PipelineHealth({ pipelines, now }: { pipelines: PipelineSummary[]; now: number }) {
+type Props = {
+  pipelines: PipelineSummary[];
+  now: number;
+  /** The pipeline the dashboard is narrowed to; empty for all. */
+  selected: string;
+  onSelect: (pipeline: string) => void;
+};
+
+export function PipelineHealth({ pipelines, now, selected, onSelect }: Props) {
   return (
     <section className="panel" aria-labelledby="pipelines-heading">
-      <h2 id="pipelines-heading" className="panel__title">
-        Pipelines
-      </h2>
+      <div className="panel__head">
+        <h2 id="pipelines-heading" className="panel__title">
+          Pipelines
+        </h2>
+        {selected && (
+          <button type="button" className="link-button" onClick={() => onSelect("")}>
+            All pipelines
+          </button>
+        )}
+      </div>
       {pipelines.length === 0 ? (
-        <p className="muted">No pipeline ran in this window.</p>
+        <p className="muted">{selected ? `${selected} did not run in this window.` : "No pipeline ran in this window."}</p>
       ) : (
-        <ul className="pipelines">
-          {failingFirst(pipelines).map((p) => (
-            <li key={p.pipeline} className={`pipeline pipeline--${p.health.state}`}>
-              <div className="pipeline__head">
-                <h3 className="pipeline__name">{p.pipeline}</h3>
-                <StatusBadge status={p.health.state} />
-              </div>
-              <dl className="pipeline__facts">
-                {p.health.state === "failing" && (
-                  <>
-                    <dt>Failing since</dt>
-                    <dd>
-                      <TimeAgo iso={p.health.failing_since} now={now} />
-                    </dd>
-                    <dt>Failure streak</dt>
-                    <dd>{formatCount(p.health.failure_streak)}</dd>
-                  </>
-                )}
-                <dt>Success rate</dt>
-                <dd>{formatRate(p.success_rate)}</dd>
-                <dt>Runs</dt>
-                <dd>{formatCount(p.total)}</dd>
-                <dt>p95</dt>
-                <dd>{formatDuration(p.p95_duration_sec)}</dd>
-              </dl>
-            </li>
-          ))}
-        </ul>
+        <>
+          {!selected && pipelines.length > 1 && <p className="panel__hint muted">Pick one to see only its runs.</p>}
+          <ul className="pipelines">
+            {failingFirst(pipelines).map((p) => {
+              const isSelected = p.pipeline === selected;
+              return (
+                <li key={p.pipeline} className={`pipeline pipeline--${p.health.state}`}>
+                  <div className="pipeline__head">
+                    <h3 className="pipeline__name">
+                      <button
+                        type="button"
+                        className="link-button"
+                        aria-pressed={isSelected}
+                        title={isSelected ? "Show all pipelines" : `Show only ${p.pipeline}`}
+                        onClick={() => onSelect(isSelected ? "" : p.pipeline)}
+                      >
+                        {p.pipeline}
+                      </button>
+                    </h3>
+                    <StatusBadge status={p.health.state} />
+                  </div>
+                  <dl className="pipeline__facts">
+                    {p.health.state === "failing" && (
+                      <>
+                        <dt>Failing since</dt>
+                        <dd>
+                          <TimeAgo iso={p.health.failing_since} now={now} />
+                        </dd>
+                        <dt>Failure streak</dt>
+                        <dd>{formatCount(p.health.failure_streak)}</dd>
+                      </>
+                    )}
+                    <dt>Success rate</dt>
+                    <dd>{formatRate(p.success_rate)}</dd>
+                    <dt>Runs</dt>
+                    <dd>{formatCount(p.total)}</dd>
+                    <dt>p95</dt>
+                    <dd>{formatDuration(p.p95_duration_sec)}</dd>
+                  </dl>
+                </li>
+              );
+            })}
+          </ul>
+        </>
       )}
     </section>
   );

@@ -1,9 +1,21 @@
 import type { Run } from "../../../api/client";
 import { StatusBadge } from "../../../components/ui/status-badge";
-import { formatDuration, shortSha } from "../../../lib/format";
+import { formatDuration, secondsSince, shortSha } from "../../../lib/format";
+import { RUNS_PAGE } from "../api/live-reducer";
 import { TimeAgo } from "./time-ago";
 
-export function RunsTable({ runs, now, branch }: { runs: Run[]; now: number; branch: string }) {
+type Props = {
+  runs: Run[];
+  now: number;
+  pipeline: string;
+  branch: string;
+  hasMore: boolean;
+  loadingMore: boolean;
+  onLoadMore: () => void;
+};
+
+export function RunsTable({ runs, now, pipeline, branch, hasMore, loadingMore, onLoadMore }: Props) {
+  const scope = `${pipeline ? ` of ${pipeline}` : ""}${branch ? ` on branch ${branch}` : ""}`;
   return (
     <section className="panel" aria-labelledby="runs-heading">
       <h2 id="runs-heading" className="panel__title">
@@ -12,7 +24,7 @@ export function RunsTable({ runs, now, branch }: { runs: Run[]; now: number; bra
       <div className="table-scroll" tabIndex={0} role="region" aria-labelledby="runs-heading">
         <table className="runs">
           <caption className="visually-hidden">
-            Latest {runs.length} runs{branch ? ` on branch ${branch}` : ""}, newest first
+            Latest {runs.length} runs{scope}, newest first
           </caption>
           <thead>
             <tr>
@@ -32,7 +44,7 @@ export function RunsTable({ runs, now, branch }: { runs: Run[]; now: number; bra
             {runs.length === 0 ? (
               <tr>
                 <td colSpan={8} className="muted">
-                  No runs{branch ? ` on branch ${branch}` : ""} yet.
+                  No runs{scope} yet.
                 </td>
               </tr>
             ) : (
@@ -51,7 +63,7 @@ export function RunsTable({ runs, now, branch }: { runs: Run[]; now: number; bra
                     <Commit sha={run.commit} url={run.url} />
                   </td>
                   <td data-label="Duration" className="num">
-                    {formatDuration(run.duration_sec)}
+                    <Duration run={run} now={now} />
                   </td>
                   <td data-label="Started">
                     <TimeAgo iso={run.started_at} now={now} />
@@ -68,6 +80,25 @@ export function RunsTable({ runs, now, branch }: { runs: Run[]; now: number; bra
           </tbody>
         </table>
       </div>
+      {runs.length > 0 && (hasMore || runs.length > RUNS_PAGE) && (
+        <div className="load-more">
+          {hasMore && (
+            <button
+              type="button"
+              className="button"
+              // aria-disabled rather than disabled: a disabled button drops keyboard focus to the page.
+              aria-disabled={loadingMore}
+              onClick={loadingMore ? undefined : onLoadMore}
+            >
+              {loadingMore ? "Loading…" : "Load more"}
+            </button>
+          )}
+          <span className="muted" role="status">
+            {hasMore ? "" : "All "}
+            {runs.length} {runs.length === 1 ? "run" : "runs"} shown
+          </span>
+        </div>
+      )}
     </section>
   );
 }
@@ -80,4 +111,11 @@ function Commit({ sha, url }: { sha: string | null | undefined; url: string | nu
       {short}
     </a>
   );
+}
+
+/** A running run has no duration yet: how long it has run so far, ticking with `now`. */
+function Duration({ run, now }: { run: Run; now: number }) {
+  if (run.status !== "running") return formatDuration(run.duration_sec);
+  const elapsed = secondsSince(run.started_at, now);
+  return <span className="running-for">running{elapsed == null ? "" : ` ${formatDuration(elapsed)}`}</span>;
 }
