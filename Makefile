@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := frontend/node_modules/.installed
 PG15_BIN ?= /usr/lib/postgresql/15/bin
-# The database tests run a second time on PostgreSQL 15 when its binaries are present.
+# The database tests run a second time on PostgreSQL 15: the server PG15_URL names (CI's
+# service container on GitHub), else Debian's binaries when present.
 DB_TESTS := tests/sql tests/api tests/live tests/test_migrations.py
 
 .PHONY: install dashboard browser up test lint pytest test-pg15 test-frontend bench fmt clean
@@ -44,6 +45,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy ingest_api analytics bench tests
+	$(BIN)/lint-imports
+	$(BIN)/vulture ingest_api analytics bench tests vulture_whitelist.py
+	@command -v shellcheck >/dev/null || echo "shellcheck not found: actionlint skips run: scripts (apt-get install shellcheck)"
+	$(BIN)/actionlint
 
 # The dashboard: its tests, lint and build, and its typed client against the API's document.
 test-frontend: install
@@ -71,7 +76,10 @@ pytest: install browser
 	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 test-pg15: install
-	@if [ -x $(PG15_BIN)/postgres ]; then \
+	@if [ -n "$$PG15_URL" ]; then \
+		echo "== database tests on PostgreSQL 15 (PG15_URL)"; \
+		TEST_DATABASE_URL="$$PG15_URL" $(BIN)/pytest -q $(DB_TESTS); \
+	elif [ -x $(PG15_BIN)/postgres ]; then \
 		echo "== database tests on PostgreSQL 15 ($(PG15_BIN))"; \
 		PULSE_TEST_PG_BIN=$(PG15_BIN) $(BIN)/pytest -q $(DB_TESTS); \
 	else \

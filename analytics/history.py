@@ -1,7 +1,7 @@
 """Daily history for trends and reporting, from the views in `sql/views` as DataFrames.
 
 The views are what SQL readers (analysts, BI tools, the read-only role of `pulse sql-role`)
-see too; `pulse worker` keeps the daily ones fresh (sql/functions/history_v01.sql).
+see too; `pulse worker` keeps the daily ones fresh (sql/functions/refresh_history_v01.sql).
 """
 
 from __future__ import annotations

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import enum
 import math
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Status = Literal["running", "success", "failure", "cancelled", "skipped"]
+
+class RunStatus(enum.StrEnum):
+    """A run's status: the one definition (the database's run_status type has the same values;
+    the write side's models use this class)."""
+
+    running = "running"
+    success = "success"
+    failure = "failure"
+    cancelled = "cancelled"
+    skipped = "skipped"
+
+
 DecidedStatus = Literal["success", "failure"]
+
+# Windows of at most this many runs get exact percentiles (bounded work); larger ones the
+# rollups' histogram estimate, within 1.96 % + 0.5 ms.
+EXACT_PERCENTILES_UP_TO = 2000
+_PERCENTILE_NOTE = (
+    f"percentile_cont's value, exact up to {EXACT_PERCENTILES_UP_TO:,} runs in the window, else "
+    "within 1.96 % + 0.5 ms (from the rollups' duration histograms, which record durations in "
+    "whole milliseconds)."
+)
 
 
 class RunOut(BaseModel):
@@ -19,7 +40,7 @@ class RunOut(BaseModel):
 
     id: int
     pipeline: str
-    status: Status
+    status: RunStatus
     started_at: datetime
     finished_at: datetime | None
     duration_sec: float | None
@@ -69,14 +90,10 @@ class Totals(BaseModel):
     )
     avg_duration_sec: float | None = Field(description="Over the window's decided runs.")
     p50_duration_sec: float | None = Field(
-        description="Median duration of the window's decided runs: percentile_cont's value, "
-        "exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the rollups' "
-        "duration histograms, which record durations in whole milliseconds)."
+        description=f"Median duration of the window's decided runs: {_PERCENTILE_NOTE}"
     )
     p95_duration_sec: float | None = Field(
-        description="95th percentile duration of the window's decided runs: percentile_cont's "
-        "value, exact up to 2,000 runs in the window, else within 1.96 % + 0.5 ms (from the "
-        "rollups' duration histograms, which record durations in whole milliseconds)."
+        description=f"95th percentile duration of the window's decided runs: {_PERCENTILE_NOTE}"
     )
     last_status: DecidedStatus | None = Field(
         description="The window's decided run with the latest finished_at (ties by id)."

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import RowMapping, func, select, text, tuple_
+from sqlalchemy import RowMapping, func, select, text
 from sqlalchemy.orm import Session
 
-from analytics.models import PipelineOut, RunOut
+from analytics.models import PipelineOut, RunOut, RunStatus
 from analytics.summary import health
-from ingest_api.models import Pipeline, Run, RunStatus
 
 log = logging.getLogger("pulse.read")
 
@@ -46,19 +45,38 @@ class Cursor:
             raise InvalidCursor(value) from exc
 
 
-_RUN_COLUMNS = (
-    Run.id,
-    Pipeline.name.label("pipeline"),
-    Run.status,
-    Run.started_at,
-    Run.finished_at,
-    Run.duration_sec,
-    Run.branch,
-    Run.commit,
-    Run.triggered_by,
-    Run.external_id,
-    Run.source,
-    Run.url,
+_RUN_COLUMNS = """
+    runs.id, pipelines.name as pipeline, runs.status, runs.started_at, runs.finished_at,
+    runs.duration_sec, runs.branch, runs.commit, runs.triggered_by, runs.external_id,
+    runs.source, runs.url
+"""
+
+# Newest first through ix_runs_started_at_id; a filter left null falls away in the custom plan
+# every read connection makes (ingest_api/db.py).
+_RUNS = text(
+    f"""
+    select {_RUN_COLUMNS}
+    from runs
+    join pipelines on pipelines.id = runs.pipeline_id
+    where (cast(:pipeline as text) is null or pipelines.name = :pipeline)
+        and (cast(:branch as text) is null or runs.branch = :branch)
+        and (cast(:status as run_status) is null or runs.status = cast(:status as run_status))
+        and (
+            cast(:before_started_at as timestamptz) is null
+            or (runs.started_at, runs.id) < (cast(:before_started_at as timestamptz), :before_id)
+        )
+    order by runs.started_at desc, runs.id desc
+    limit :limit
+    """  # noqa: S608 (the columns are ours; every value is a bound parameter)
+)
+_RUNS_BY_ID = text(
+    f"""
+    select {_RUN_COLUMNS}
+    from runs
+    join pipelines on pipelines.id = runs.pipeline_id
+    where runs.id = any(:ids)
+    order by runs.started_at desc, runs.id desc
+    """  # noqa: S608 (the columns are ours; every value is a bound parameter)
 )
 
 
@@ -72,17 +90,15 @@ def runs(
     before: Cursor | None = None,
 ) -> tuple[list[RunOut], Cursor | None]:
     """Runs newest `started_at` first (ties by id), and the cursor of the next page if any."""
-    query = select(*_RUN_COLUMNS).join(Pipeline, Pipeline.id == Run.pipeline_id)
-    if pipeline is not None:
-        query = query.where(Pipeline.name == pipeline)
-    if branch is not None:
-        query = query.where(Run.branch == branch)
-    if status is not None:
-        query = query.where(Run.status == status)
-    if before is not None:
-        query = query.where(tuple_(Run.started_at, Run.id) < (before.started_at, before.run_id))
-    query = query.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit + 1)
-    rows = list(session.execute(query).mappings())
+    params = {
+        "limit": limit + 1,
+        "pipeline": pipeline,
+        "branch": branch,
+        "status": None if status is None else str(status),
+        "before_started_at": None if before is None else before.started_at,
+        "before_id": None if before is None else before.run_id,
+    }
+    rows = list(session.execute(_RUNS, params).mappings())
     page = _shown(rows[:limit])
     last = rows[limit - 1] if len(rows) > limit else None
     cursor = (
@@ -109,13 +125,7 @@ def runs_by_id(session: Session, ids: Collection[int]) -> list[RunOut]:
     """Those of `ids` that exist, newest `started_at` first (ties by id)."""
     if not ids:
         return []
-    query = (
-        select(*_RUN_COLUMNS)
-        .join(Pipeline, Pipeline.id == Run.pipeline_id)
-        .where(Run.id.in_(list(ids)))
-        .order_by(Run.started_at.desc(), Run.id.desc())
-    )
-    return _shown(list(session.execute(query).mappings()))
+    return _shown(list(session.execute(_RUNS_BY_ID, {"ids": list(ids)}).mappings()))
 
 
 def database_now(session: Session) -> datetime:
@@ -123,94 +133,7 @@ def database_now(session: Session) -> datetime:
     return session.execute(select(func.now())).scalar_one()
 
 
-# From the branches' running totals (counts) and index probes (the branches, each branch's
-# latest run, the pipeline's last run), never a scan of runs. Branches are ordered by their
-# latest run, most recent first.
-_PIPELINES = text(
-    """
-    with recursive branch_keys as (
-        -- The distinct branches of each pipeline, one index probe each (a loose index scan).
-        select first.pipeline_id, first.branch
-        from pipelines
-        cross join lateral (
-            select pipeline_id, branch
-            from branch_hour_totals
-            where branch_hour_totals.pipeline_id = pipelines.id
-            order by branch
-            limit 1
-        ) as first
-        union all
-        select next.pipeline_id, next.branch
-        from branch_keys
-        cross join lateral (
-            select pipeline_id, branch
-            from branch_hour_totals
-            where branch_hour_totals.pipeline_id = branch_keys.pipeline_id
-                and branch_hour_totals.branch > branch_keys.branch
-            order by branch
-            limit 1
-        ) as next
-    ),
-
-    -- A branch's latest totals row counts all its runs.
-    branches as (
-        select branch_keys.*, totals.runs
-        from branch_keys
-        cross join lateral (
-            select running + success + failure + cancelled + skipped as runs
-            from branch_hour_totals
-            where branch_hour_totals.pipeline_id = branch_keys.pipeline_id
-                and branch_hour_totals.branch = branch_keys.branch
-            order by hour_start desc
-            limit 1
-        ) as totals
-        where totals.runs > 0
-    ),
-
-    recency as (
-        select branches.*, latest.started_at as latest_run_at
-        from branches
-        cross join lateral (
-            -- Each totals row follows an hour that had a run of the branch: the latest run is
-            -- in the latest such hour that still has one (nearly always the last row's).
-            select hours.started_at
-            from (
-                select (
-                    select max(runs.started_at)
-                    from runs
-                    where runs.pipeline_id = branches.pipeline_id
-                        and runs.branch = branches.branch
-                        and runs.started_at >= totals.hour_start - interval '1 hour'
-                        and runs.started_at < totals.hour_start
-                ) as started_at
-                from branch_hour_totals as totals
-                where totals.pipeline_id = branches.pipeline_id
-                    and totals.branch = branches.branch
-                order by totals.hour_start desc
-            ) as hours
-            where hours.started_at is not null
-            limit 1
-        ) as latest
-    )
-
-    select
-        pipelines.id,
-        pipelines.name,
-        coalesce(
-            array_agg(recency.branch order by recency.latest_run_at desc, recency.branch)
-                filter (where recency.branch is not null),
-            '{}'
-        ) as branches,
-        coalesce(sum(recency.runs), 0)::bigint as total_runs,
-        (
-            select max(runs.started_at) from runs where runs.pipeline_id = pipelines.id
-        ) as last_run_at
-    from pipelines
-    left join recency on recency.pipeline_id = pipelines.id
-    group by pipelines.id, pipelines.name
-    order by pipelines.name
-    """
-)
+_PIPELINES = text("select * from pipeline_list()")
 
 
 def pipelines(session: Session) -> list[PipelineOut]:

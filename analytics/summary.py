@@ -7,13 +7,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from analytics.models import Health, PipelineSummary, Summary
+from analytics.models import EXACT_PERCENTILES_UP_TO, Health, PipelineSummary, Summary
 
 _SUMMARY = text("select * from run_summary(:minutes, :pipeline, :branch, :exact_up_to)")
 
-# Windows of at most this many runs get exact percentiles (bounded work); larger ones the
-# rollups' histogram estimate, within 1.96 % + 0.5 ms.
-EXACT_PERCENTILES_UP_TO = 2000
 _HEALTH = text("select * from pipeline_health(:minutes, :pipeline, :branch)")
 
 _HEALTH_FIELDS = tuple(Health.model_fields)

@@ -8,7 +8,7 @@ same time after a warm-up that is not counted:
                connection, running `bench.minimal_app.INSERT_RUN` once per run.
   (b) minimal  `bench/minimal_app.py`: a minimal FastAPI endpoint doing that same INSERT.
   (c) ours     `python -m ingest_api api`: token auth, validation, the `ingest_run` SQL function
-               through a SQLAlchemy session.
+               as one statement on an async psycopg pool (`ingest_api/runs/service.py`).
 
 (b) and (c) are served the same way (uvicorn, the same worker count, access log off, uvicorn's
 default loop and HTTP implementation) and loaded by the same client code: one aiohttp session in
@@ -39,14 +39,11 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager, suppress
@@ -64,7 +61,7 @@ from bench.minimal_app import INSERT_RUN
 from ingest_api import migrate
 from ingest_api.db import libpq_url
 from ingest_api.embedded_pg import EmbeddedPostgres
-from ingest_api.supervisor import die_with_parent
+from ingest_api.processes import ProcessNotReady, answers, die_with_parent, free_port, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -312,12 +309,12 @@ def run_ours(bench: Bench) -> Measurement:
 def run_ours_without_triggers(bench: Bench) -> Measurement:
     """(d): as (c) with the rollup triggers off, to price them (goal: they cost <= 25 %)."""
     with psycopg.connect(bench.db.url, autocommit=True) as conn:
-        conn.execute("alter table runs disable trigger runs_keep_rollups")
+        conn.execute("alter table runs disable trigger runs_keep_totals")
     try:
         return run_ours(bench)
     finally:
         with psycopg.connect(bench.db.url, autocommit=True) as conn:
-            conn.execute("alter table runs enable trigger runs_keep_rollups")
+            conn.execute("alter table runs enable trigger runs_keep_totals")
 
 
 ROWS: tuple[Row, ...] = (
@@ -414,13 +411,6 @@ def _sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.perf_counter()))
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def _server_env(extra: dict[str, str]) -> dict[str, str]:
     # Nothing of the caller's own configuration leaks into the servers under test.
     env = {
@@ -442,62 +432,40 @@ def _serve(
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     workers = bench.options.workers
     for attempt in range(1, PORT_ATTEMPTS + 1):
-        port = _free_port()
+        port = free_port(HOST)
         log_path = bench.scratch / f"{name}-{attempt}.log"
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
+        base_url = f"http://{HOST}:{port}"
+
+        def ready(url: str = base_url + ready_path, log: Path = log_path) -> bool:
+            # Every worker, not just the first to answer: the load starts on all of them.
+            return (
+                answers(url)
+                and log.read_text(errors="replace").count("startup complete") >= workers
+            )
+
+        try:
+            with serving(
                 [sys.executable, *args(port), "--workers", str(workers)],
+                ready=ready,
+                timeout=READY_TIMEOUT,
+                log=log_path,
+                stop_timeout=STOP_TIMEOUT,
                 cwd=ROOT,
                 env=_server_env(env),
                 stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
                 # Own process group, so Ctrl-C reaches us alone and we stop it in order; and it
                 # dies with us should we be killed.
                 start_new_session=True,
                 preexec_fn=die_with_parent(),
-            )
-        try:
-            base_url = f"http://{HOST}:{port}"
-            if _wait_ready(server, base_url + ready_path, log_path, workers):
+            ) as server:
                 yield server, base_url
                 return
-        finally:
-            _stop(server)
-        output = log_path.read_text(errors="replace")
-        if "address already in use" not in output.lower():
-            tail = "\n".join(output.splitlines()[-30:])
-            raise RuntimeError(f"{name} did not come up (exit {server.returncode}):\n{tail}")
+        except ProcessNotReady as exc:
+            if "address already in use" not in log_path.read_text(errors="replace").lower():
+                raise RuntimeError(
+                    f"{name} did not come up (exit {exc.returncode}):\n{exc.output}"
+                ) from None
     raise RuntimeError(f"{name}: no free port after {PORT_ATTEMPTS} attempts")
-
-
-def _wait_ready(server: subprocess.Popen[bytes], url: str, log: Path, workers: int) -> bool:
-    """Until the URL answers 200 and every worker has logged its start-up (bounded)."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                answered = response.status == 200
-        except (urllib.error.URLError, OSError):
-            answered = False
-        if answered and log.read_text(errors="replace").count("startup complete") >= workers:
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    server.send_signal(signal.SIGTERM)  # uvicorn's supervisor stops its workers, then exits
-    try:
-        server.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # The leader is not reaped yet, so its group id cannot belong to anyone else.
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 @contextmanager

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import httpx
 
 from ingest_api import migrate
 from ingest_api.embedded_pg import EmbeddedPostgres
+from ingest_api.processes import answers, free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-live-token-0123456789"
@@ -64,18 +63,9 @@ class Probe:
     seen: dict[int, float] = field(default_factory=dict)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def _api(url: str, scratch: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "DATABASE_"))}
     env.update(
         DATABASE_URL=url,
@@ -87,34 +77,17 @@ def _api(url: str, scratch: Path) -> Iterator[tuple[subprocess.Popen[bytes], str
         # falls behind for a moment from being closed mid-measurement.
         PULSE_LIVE_QUEUE="256",
     )
-    log = (scratch / "api.log").open("wb")
-    process = subprocess.Popen(
+    base = f"http://127.0.0.1:{port}"
+    with serving(
         [sys.executable, "-m", "ingest_api", "api", "--port", str(port)],
+        ready=lambda: answers(f"{base}/health"),
+        timeout=60,
+        log=scratch / "api.log",
         cwd=ROOT,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((scratch / "api.log").read_text()[-3000:])
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.1)
+    ) as process:
         yield process, base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _peak_rss_mb(pid: int) -> float:

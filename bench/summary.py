@@ -9,7 +9,7 @@ windows of 60, 1440, 43200 and 525600 minutes, the median of `--repeat` calls of
   api       GET /api/metrics/summary through `pulse api` (one worker), health included
   api main  the same with branch=main (every pipeline has a main branch)
   sql       run_summary(minutes) - the rollup query the API runs, without HTTP and health
-  raw       the same figures as a plain GROUP BY over runs with its best index (run_summary v01)
+  raw       the same figures as a GROUP BY over runs with its best index (run_summary_raw.sql)
 
 and the ratio raw / sql. Prints one table; removes the scratch server at the end.
 """
@@ -20,7 +20,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,9 +32,12 @@ from typing import Any
 import httpx
 import psycopg
 
+from analytics.models import EXACT_PERCENTILES_UP_TO
 from ingest_api import migrate
 from ingest_api.embedded_pg import EmbeddedPostgres
-from ingest_api.sqlfiles import read_sql
+from ingest_api.processes import answers, free_port, serving
+
+RAW_SUMMARY = Path(__file__).resolve().parent / "run_summary_raw.sql"
 
 WINDOWS = (60, 1440, 43200, 525600)
 SIZES = {"1m": 1_000_000, "10m": 10_000_000}
@@ -92,7 +94,7 @@ def load(conn: psycopg.Connection[Any], count: int) -> tuple[float, float, float
     started = time.perf_counter()
     conn.execute(LOAD.replace("%(count)s", str(count)))
     load_s = time.perf_counter() - started
-    conn.execute("alter table runs enable trigger runs_keep_rollups")
+    conn.execute("alter table runs enable trigger runs_keep_totals")
     conn.execute("vacuum analyze runs")
     started = time.perf_counter()
     for (pipeline_id,) in conn.execute("select id from pipelines").fetchall():
@@ -105,12 +107,6 @@ def load(conn: psycopg.Connection[Any], count: int) -> tuple[float, float, float
     history_s = time.perf_counter() - started
     conn.execute("vacuum analyze")
     return load_s, rebuild_s, history_s
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _median_ms(call: Callable[[], object], repeat: int) -> float:
@@ -146,7 +142,6 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="pulse-bench-summary-"))
     server = None if args.database_url else EmbeddedPostgres(scratch / "data")
-    api: subprocess.Popen[bytes] | None = None
     try:
         url = server.start() if server else args.database_url
         migrate.upgrade(url)
@@ -158,41 +153,32 @@ def main() -> None:
                 count = existing[0]
             else:
                 load_s, rebuild_s, _ = load(conn, count)
-            raw_sql = read_sql("functions/run_summary_v01.sql").replace(
-                "function run_summary(", "function run_summary_raw("
-            )
-            conn.execute(raw_sql)
+            conn.execute(RAW_SUMMARY.read_text())
             rollup_rows = conn.execute(
                 "select (select count(*) from pipeline_hour_totals)"
                 " + (select count(*) from branch_hour_totals)"
             ).fetchone()
 
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": url,
             "PULSE_DATA_DIR": str(scratch),
             "PULSE_INGEST_TOKEN": "bench-token-not-secret",
         }
-        api = subprocess.Popen(
-            [sys.executable, "-m", "ingest_api", "api", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        with httpx.Client(base_url=base, timeout=60) as client:
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or api.poll() is not None:
-                    raise SystemExit("the API did not come up")
-                time.sleep(0.2)
-
+        with (
+            serving(
+                [sys.executable, "-m", "ingest_api", "api", "--port", str(port), "--workers", "1"],
+                ready=lambda: answers(f"{base}/health"),
+                timeout=120,
+                interval=0.2,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+            httpx.Client(base_url=base, timeout=60) as client,
+        ):
             print(f"Summary cost: {count:,} runs, 200 pipelines, a year of history")
             print(
                 f"PostgreSQL {version[0] if version else '?'}; "
@@ -223,24 +209,23 @@ def main() -> None:
                             params["branch"] = branch
                         return client.get("/api/metrics/summary", params=params).raise_for_status()
 
-                    def via_sql(m: int = minutes, fn: str = "run_summary") -> object:
-                        return conn.execute(f"select * from {fn}(%s)", (m,)).fetchall()  # noqa: S608
+                    def via_sql(m: int = minutes, raw: bool = False) -> object:
+                        if raw:
+                            query = "select * from run_summary_raw(%s)"
+                            return conn.execute(query, (m,)).fetchall()
+                        query = "select * from run_summary(%s, null, null, %s)"
+                        return conn.execute(query, (m, EXACT_PERCENTILES_UP_TO)).fetchall()
 
                     api_ms = _median_ms(via_api, args.repeat)
                     main_ms = _median_ms(lambda: via_api(branch="main"), args.repeat)
                     sql_ms = _median_ms(via_sql, args.repeat)
-                    raw_ms = _median_ms(
-                        lambda: via_sql(fn="run_summary_raw"), max(3, args.repeat // 3)
-                    )
+                    raw_ms = _median_ms(lambda: via_sql(raw=True), max(3, args.repeat // 3))
                     print(
                         f"{minutes:>8} | {api_ms:>8.1f} | {main_ms:>8.1f} | {sql_ms:>8.1f} | "
                         f"{raw_ms:>8.1f} | "
                         f"{raw_ms / sql_ms:>7.1f}x"
                     )
     finally:
-        if api is not None and api.poll() is None:
-            api.send_signal(signal.SIGTERM)
-            api.wait(30)
         if server is not None:
             server.stop()
         shutil.rmtree(scratch, ignore_errors=True)

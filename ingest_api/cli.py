@@ -8,8 +8,6 @@ import signal
 import stat
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from ingest_api.config import (
     write_new_token,
 )
 from ingest_api.db import libpq_url, make_engine
+from ingest_api.processes import answers, wait_ready
 from ingest_api.supervisor import Child, child_env, python_module
 from ingest_api.ui import is_built as ui_is_built
 
@@ -132,6 +131,13 @@ def _database(settings: Settings, *, start: bool, join: bool = True) -> Iterator
         server.stop()
 
 
+def _migrate(url: str) -> None:
+    try:
+        migrate.upgrade(url)
+    except migrate.PreBaselineDatabase as exc:
+        raise _fail(str(exc)) from None
+
+
 def _settings() -> Settings:
     try:
         return get_settings()
@@ -149,18 +155,9 @@ def _workers(settings: Settings) -> int:
 
 def _wait_ready(url: str, child: Child, what: str, port: int, timeout: float = 90.0) -> None:
     """Poll `url` until it answers 200; exit 1 if `child` (which serves it) dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.process is None or child.process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise _fail(f"{what} did not come up on port {port} (is the port in use?)", code=1)
+    process = child.process
+    if process is None or not wait_ready(process, lambda: answers(url), timeout, interval=0.2):
+        raise _fail(f"{what} did not come up on port {port} (is the port in use?)", code=1)
 
 
 def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
@@ -227,7 +224,7 @@ def _supervise(settings: Settings, db: Database) -> None:
     children: list[Child] = []
     try:
         console.print("Migrating the database …")
-        migrate.upgrade(db.url)
+        _migrate(db.url)
         new_token = None
         if not settings.ingest_token and read_token_file(settings.token_file) is None:
             new_token = write_new_token(settings.token_file)
@@ -402,14 +399,24 @@ def sql_role(
     from psycopg import sql
 
     from analytics.history import SQL_VIEWS
+    from ingest_api.sqlfiles import READER_ROLE
 
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name) or name.startswith("pg_"):
         raise _fail("the role name must be lowercase letters, digits and _ (not starting pg_)")
+    if name == READER_ROLE:
+        raise _fail(f"{READER_ROLE} is the group every reader joins; choose another name")
     settings = _settings()
     with (
         _database(settings, start=True) as db,
         psycopg.connect(libpq_url(db.url), autocommit=True) as conn,
     ):
+        # The grants live with the group role the migrations keep (ingest_api/sqlfiles.py), so
+        # a view a later migration replaces stays readable; this only makes a login in it.
+        if not conn.execute("select 1 from pg_roles where rolname = %s", (READER_ROLE,)).fetchone():
+            raise _fail(
+                f"the reader group role {READER_ROLE} is missing: the database user that ran the "
+                "migrations may not create roles; ask an administrator to create it"
+            )
         role = sql.Identifier(name)
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone()
         password = secrets.token_urlsafe(24) if new_password or not exists else None
@@ -424,19 +431,7 @@ def sql_role(
             conn.execute(
                 sql.SQL("alter role {} set default_transaction_read_only = on").format(role)
             )
-            database = conn.execute("select current_database()").fetchone()
-            assert database is not None
-            conn.execute(
-                sql.SQL("grant connect on database {} to {}").format(
-                    sql.Identifier(database[0]), role
-                )
-            )
-            conn.execute(sql.SQL("grant usage on schema public to {}").format(role))
-            conn.execute(
-                sql.SQL("grant select on {} to {}").format(
-                    sql.SQL(", ").join(sql.Identifier(v) for v in SQL_VIEWS), role
-                )
-            )
+            conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(READER_ROLE), role))
         url = make_url(db.url).set(drivername="postgresql", username=name, password=password)
     console.print(f"Role {name} can read {', '.join(SQL_VIEWS)}; nothing else.")
     if password is None:
@@ -451,7 +446,7 @@ def migrate_command() -> None:
     """Apply every migration (to DATABASE_URL, or the embedded server)."""
     settings = _settings()
     with _database(settings, start=True) as db:
-        migrate.upgrade(db.url)
+        _migrate(db.url)
     console.print("Database is at the latest migration.")
 
 
@@ -472,7 +467,7 @@ def simulate(
         raise _fail("--pipelines names no pipeline")
     settings = _settings()
     with _database(settings, start=True) as db:
-        migrate.upgrade(db.url)
+        _migrate(db.url)
         engine = make_engine(db.url, pool_size=1)
         batch = 500
         with Progress(
@@ -620,7 +615,7 @@ def runs_delete(
     described = ", ".join(conditions)
     settings = _settings()
     with _database(settings, start=True) as db:
-        migrate.upgrade(db.url)
+        _migrate(db.url)
         engine = make_engine(db.url, pool_size=1)
         try:
             # One transaction: the runs counted are the runs removed, bar those ingested

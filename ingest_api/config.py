@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     live_refresh_sec: float = Field(
         default=60, gt=0, le=3600, validation_alias="PULSE_LIVE_REFRESH_SEC"
     )
-    # How often `pulse worker` refreshes the daily history (sql/functions/history_v01.sql).
+    # How often `pulse worker` refreshes the daily history (sql/functions/refresh_history_v01.sql).
     history_refresh_sec: float = Field(
         default=60, gt=0, le=86_400, validation_alias="PULSE_HISTORY_REFRESH_SEC"
     )

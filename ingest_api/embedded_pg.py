@@ -22,7 +22,6 @@ PR_SET_PDEATHSIG if that process dies without stopping it. As root it runs as th
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import importlib.util
 import json
@@ -38,7 +37,7 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +45,8 @@ from typing import Any, TypedDict
 from urllib.parse import quote
 
 import psycopg
+
+from ingest_api.processes import die_with_parent, free_port, wait_until
 
 __all__ = [
     "EmbeddedPostgres",
@@ -70,7 +71,6 @@ INITDB_TIMEOUT = 300.0
 PORT_ATTEMPTS = 3  # a freshly picked free port can be taken before the server binds it
 LOG_ROTATE_BYTES = 10 * 1024 * 1024
 
-_PR_SET_PDEATHSIG = 1
 # Signal the server gets when its spawning thread dies. Module-level so a test can simulate an
 # owner that died without it (0 = none) and so leave a real orphan behind.
 _PDEATHSIG: int = signal.SIGINT
@@ -451,7 +451,7 @@ class EmbeddedPostgres:
             recorded = _recorded_port(self._paths)
             if recorded is not None and _port_free(recorded):
                 return recorded
-        return _free_port()
+        return free_port(HOST)
 
     def _spawn(self, port: int, account: pwd.struct_passwd | None) -> subprocess.Popen[bytes]:
         cmd = [
@@ -478,7 +478,7 @@ class EmbeddedPostgres:
                     start_new_session=True,
                     # CPython runs preexec_fn after setgroups/setregid/setreuid, so the uid change
                     # (which clears PDEATHSIG) has already happened when prctl runs.
-                    preexec_fn=_pdeathsig_preexec(os.getpid(), _PDEATHSIG),
+                    preexec_fn=die_with_parent(_PDEATHSIG),
                     **_user_kwargs(account),
                 )
             except (OSError, subprocess.SubprocessError) as exc:
@@ -590,16 +590,6 @@ def _is_our_postmaster(pid: int, pgdata: Path) -> bool:
     return os.fsencode(str(pgdata)) in cmdline.split(b"\0")
 
 
-def _wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-
-
 def _stop_orphan(pid: int, pgdata: Path) -> None:
     """Fast-shutdown a verified orphan of ours; it is not our child, so poll /proc."""
     for sig, timeout in ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGQUIT, QUIT_TIMEOUT)):
@@ -610,7 +600,7 @@ def _stop_orphan(pid: int, pgdata: Path) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
-        if _wait_until(lambda: not _pid_alive(pid), timeout):
+        if wait_until(lambda: not _pid_alive(pid), timeout):
             return
     raise EmbeddedServerError(f"orphaned PostgreSQL server (pid {pid}) for {pgdata} did not exit")
 
@@ -640,13 +630,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _wait_ready(
@@ -776,21 +759,6 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
                 os.lchown(path, uid, gid)
 
 
-def _pdeathsig_preexec(parent_pid: int, sig: int) -> Callable[[], None]:
-    # Resolved in the parent: no dlopen/dlsym between fork and exec.
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-
-    def preexec() -> None:
-        if prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-        if os.getppid() != parent_pid:
-            os._exit(1)  # the parent died before prctl: the signal would never come
-
-    return preexec
-
-
 def _child_env() -> dict[str, str]:
     # A minimal environment: no secrets from ours, no PG* variables, a locale that always exists.
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C"}
@@ -843,7 +811,7 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
                 return False
             return True
 
-        if not _wait_until(acquired, timeout):
+        if not wait_until(acquired, timeout):
             raise EmbeddedServerError(f"timed out waiting for {path}")
         yield
     finally:

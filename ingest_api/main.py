@@ -17,7 +17,7 @@ from ingest_api.db import make_engine, make_write_pool
 from ingest_api.live.hub import LiveHub, close_clients_first_on_signals
 from ingest_api.live.routes import router as live_router
 from ingest_api.metrics.routes import router as metrics_router
-from ingest_api.middleware import REQUEST_ID_HEADER, BodyLimit, RequestLog
+from ingest_api.middleware import MAX_BODY_BYTES, REQUEST_ID_HEADER, BodyLimit, RequestLog
 from ingest_api.pipelines.routes import router as pipelines_router
 from ingest_api.runs.routes import IGNORED_FIELDS_HEADER
 from ingest_api.runs.routes import events as events_router
@@ -25,26 +25,30 @@ from ingest_api.runs.routes import router as runs_router
 from ingest_api.simulate.routes import router as simulate_router
 from ingest_api.system.routes import router as system_router
 
-DESCRIPTION = """
+
+def _description(settings: Settings) -> str:
+    """The document's introduction; its numbers are the settings and limits in force."""
+    return f"""
 CI/CD pipeline health: CI systems report runs, PostgreSQL stores them and computes the figures.
 
 **Access.** Ingest (`/api/events/*`) needs `Authorization: Bearer <PULSE_INGEST_TOKEN>`; reads are
 open. `POST /api/simulate` is open in demo mode only (`PULSE_DEMO=true`).
 
-**Errors.** Every 4xx/5xx body is `{"error": "<Kind>", "detail": <message or
-[{"field": ..., "message": ...}]>}`. Kinds: `ValidationError` 422 (malformed JSON included),
+**Errors.** Every 4xx/5xx body is `{{"error": "<Kind>", "detail": <message or
+[{{"field": ..., "message": ...}}]>}}`. Kinds: `ValidationError` 422 (malformed JSON included),
 `Unauthorized` 401, `Forbidden` 403, `NotFound` 404, `Conflict` 409, `PayloadTooLarge` 413
-(bodies over 1 MiB), `RateLimited` 429, `DatabaseUnavailable` 503. A rejected request writes
-nothing.
+(bodies over {MAX_BODY_BYTES // 1024 // 1024} MiB), `RateLimited` 429, `DatabaseUnavailable`
+503. A rejected request writes nothing.
 
 **Time.** "Now" is the database clock. Timestamps are UTC, RFC 3339, with a trailing `Z`; naive
 input timestamps are read as UTC.
 
 **Live.** `WS /ws/metrics?minutes=&pipeline=&branch=` pushes `metrics_update` (the summary) on
-connect and `metrics_update` + `runs_update` once per tick (250 ms) while runs change, a fresh
-summary at least every 60 s, and a `heartbeat` after 15 s of silence; each message carries
-`as_of`. Origins outside the allowlist get 403; a bad parameter closes with 1008, a client too
-slow to keep up with 1013, shutdown with 1001.
+connect and `metrics_update` + `runs_update` once per tick ({settings.live_tick_ms} ms) while
+runs change, `runs_deleted` when runs are removed, a fresh summary at least every
+{settings.live_refresh_sec:g} s, and a `heartbeat` after {settings.live_heartbeat_sec:g} s of
+silence; each message carries `as_of`. Origins outside the allowlist get 403; a bad parameter
+closes with 1008, a client too slow to keep up with 1013, shutdown with 1001.
 
 **Statuses.** `running`, `success`, `failure`, `cancelled`, `skipped`. Terminal: all but
 `running`. Decided: `success` and `failure`; durations, percentiles, `last_status` and health use
@@ -90,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Pipeline Pulse",
         version=version("pipeline-pulse"),
-        description=DESCRIPTION,
+        description=_description(settings),
         lifespan=lifespan,
         responses=errors.COMMON_ERRORS,
         # docs.install serves these pages with local assets instead of FastAPI's CDN ones.

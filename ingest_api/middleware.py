@@ -69,13 +69,6 @@ access_log = logging.getLogger("pulse.access")
 error_log = logging.getLogger("pulse.errors")
 
 
-def request_id_of(scope: Scope) -> str | None:
-    """The id RequestLog gave this request (error answers of 5xx carry it)."""
-    state = scope.get("state") or {}
-    value = state.get("request_id")
-    return value if isinstance(value, str) else None
-
-
 class RequestLog:
     """An access line per HTTP request (method, path, status, ms) and a request id.
 

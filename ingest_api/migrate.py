@@ -10,6 +10,19 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class PreBaselineDatabase(RuntimeError):
+    """The database is at a development revision from before the baseline migration."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(
+            f"this database was made by a development version of Pipeline Pulse (migration "
+            f"{revision}, from before the baseline 0007) and cannot be upgraded. Start afresh: "
+            "stop `pulse up` and remove the data dir's `postgres` folder (embedded server), or "
+            "drop and recreate the database DATABASE_URL names; then run `pulse migrate`."
+        )
+        self.revision = revision
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -26,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from analytics.models import RunStatus
+
 # Deterministic constraint names, so migrations and `alembic check` agree across machines.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,18 +35,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class RunStatus(enum.StrEnum):
-    running = "running"
-    success = "success"
-    failure = "failure"
-    cancelled = "cancelled"
-    skipped = "skipped"
-
-
-TERMINAL = frozenset({RunStatus.success, RunStatus.failure, RunStatus.cancelled, RunStatus.skipped})
-DECIDED = frozenset({RunStatus.success, RunStatus.failure})
 
 
 class Base(DeclarativeBase):
@@ -141,7 +130,7 @@ class Run(Base):
 
 class RollupFigures:
     """What every rollup row adds up: runs per status, the decided runs' durations in integer
-    ms, and their duration histogram (subscripts are bins: sql/functions/duration_bins_v01.sql).
+    ms, and their duration histogram (subscripts are bins: sql/functions/duration_bin_v01.sql).
     """
 
     running: Mapped[int] = mapped_column(BigInteger, server_default="0")
@@ -156,7 +145,7 @@ class RollupFigures:
 class BranchHourTotal(RollupFigures, Base):
     """PipelineHourTotal per branch, for windows with a branch filter: everything about the
     branch's runs that started before `hour_start`, a row for the hour after each hour with
-    runs of the branch (sql/functions/hour_totals_v01.sql)."""
+    runs of the branch (sql/functions/branch_totals_add_v01.sql)."""
 
     __tablename__ = "branch_hour_totals"
 
@@ -193,7 +182,7 @@ class Recovery(Base):
 class RecoveryTotal(Base):
     """Running totals of a scope's recoveries before `hour_start`, one row at the hour after
     each hour with recoveries, so time to green over any window reads two rows per scope
-    (sql/functions/recovery_totals_v01.sql). The whole-pipeline scope has `per_branch` false
+    (sql/functions/recovery_totals_add_v01.sql). The whole-pipeline scope has `per_branch` false
     and branch ''."""
 
     __tablename__ = "recovery_totals"
@@ -211,7 +200,7 @@ class PipelineHourTotal(RollupFigures, Base):
     `hour_start`. A row exists for the hour after each hour with runs; a missing hour's totals
     are those of the latest row before it. An unfiltered window of any length is then the
     difference of two rows plus the runs of its edges' own hours
-    (sql/functions/hour_totals_v01.sql).
+    (sql/functions/pipeline_totals_add_v01.sql, branch_totals_add_v01.sql).
     """
 
     __tablename__ = "pipeline_hour_totals"
@@ -222,8 +211,8 @@ class PipelineHourTotal(RollupFigures, Base):
 
 class HistoryChange(Base):
     """A pipeline's UTC day whose daily history must be recomputed. Noted by triggers on `runs`
-    and `recoveries`, taken by refresh_history (sql/functions/history_v01.sql). No foreign key:
-    it is a queue, written on every ingest."""
+    and `recoveries`, taken by refresh_history (sql/functions/refresh_history_v01.sql). No
+    foreign key: it is a queue, written on every ingest."""
 
     __tablename__ = "history_changes"
 

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None]:
-    """A preexec_fn: the child gets `sig` when the process that started it dies, even by
-    SIGKILL, so nothing outlives `pulse up`."""
-
-    def _set() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-
-    return _set
+from ingest_api.processes import die_with_parent, terminate
 
 
 @dataclass
@@ -33,7 +20,6 @@ class Child:
     argv: Sequence[str]
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
     started_at: float = 0.0
     next_start_at: float = 0.0
     backoff: float = field(default=1.0)
@@ -63,19 +49,12 @@ class Child:
         self.backoff = 1.0 if now - self.started_at > 60 else min(self.backoff * 2, 30.0)
         self.next_start_at = now + self.backoff
         self.process = None
-        self.restarts += 1
         return code
 
     def stop(self, timeout: float = 15.0) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            terminate(process, timeout)
 
 
 def python_module(module: str, *args: str) -> list[str]:

@@ -1,7 +1,7 @@
 """`pulse worker`: background jobs. Today one: refreshing the daily history (every
 PULSE_HISTORY_REFRESH_SEC, a minute by default).
 
-The refresh itself is SQL (refresh_history in sql/functions/history_v01.sql): it recomputes
+The refresh itself is SQL (refresh_history in sql/functions/refresh_history_v01.sql): it recomputes
 only the days that changed and holds an advisory lock, so any number of workers may run and
 only one refreshes at a time; the others skip that round.
 """

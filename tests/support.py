@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import uvicorn
 from fastapi import FastAPI
 
+from ingest_api.processes import wait_until
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+T = TypeVar("T")
 
 
-def wait_for(predicate: Any, *, timeout: float = 60.0, interval: float = 0.05) -> Any:
+def wait_for(predicate: Callable[[], T], *, timeout: float = 60.0, interval: float = 0.05) -> T:
     """Poll until `predicate()` is truthy; a generous bound, never a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+    value = wait_until(predicate, timeout, interval)
+    if not value:
+        raise AssertionError(f"condition not met within {timeout} s")
+    return value
 
 
 @contextmanager

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from ingest_api.embedded_pg import (
     attach,
     default_bin_dir,
 )
+from ingest_api.processes import free_port, wait_until
 
 pytestmark = pytest.mark.embedded
 
@@ -70,15 +70,6 @@ OWNER_SCRIPT = textwrap.dedent(
     time.sleep(600)
     """
 )
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def running(pid: int) -> bool:
@@ -133,7 +124,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     for pid in postgres_pids((path / "postgres").resolve()):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGQUIT)
-    wait_for(lambda: not postgres_pids((path / "postgres").resolve()))
+    wait_until(lambda: not postgres_pids((path / "postgres").resolve()), WAIT)
 
 
 @pytest.fixture
@@ -253,9 +244,7 @@ def test_clean_stop_leaves_nothing_behind(data_dir: Path) -> None:
 
 
 def test_explicit_port_is_used_as_given(data_dir: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        free = sock.getsockname()[1]
+    free = free_port()
     with EmbeddedPostgres(data_dir, port=free) as pg:
         assert pg.port == free
         assert query(pg.url, "SHOW port") == str(free)
@@ -296,7 +285,7 @@ def test_killed_owner_takes_its_server_down(
 
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    assert wait_for(lambda: not postgres_pids(pgdata)), postgres_pids(pgdata)
+    assert wait_until(lambda: not postgres_pids(pgdata), WAIT), postgres_pids(pgdata)
     reap(info["pid"])
     assert attach(data_dir) is None
     assert "fast shutdown request" in (data_dir / "postgres.log").read_text()

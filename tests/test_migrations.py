@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import random
+import uuid
+from datetime import timedelta
+from typing import Any
+
 import psycopg
+import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session
 
+import analytics
 from ingest_api import migrate
+from ingest_api.db import make_engine
+from ingest_api.sqlfiles import READER_ROLE, apply_view
+from tests import reference
+from tests.factories import ingest
+from tests.sql.test_summary import assert_matches, db_now, stored_runs
+
+BASELINE = "0007"
 
 
 def _tables(url: str) -> set[str]:
@@ -58,3 +74,97 @@ class TestMigrations:
         with psycopg.connect(db_url) as conn:
             version = conn.execute("select version_num from alembic_version").fetchall()
         assert len(version) == 1
+
+
+def _revisions_after_baseline(url: str) -> list[str]:
+    """Every revision after the baseline, oldest first."""
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
+    return [rev.revision for rev in reversed(list(script.walk_revisions())) if rev.down_revision]
+
+
+def _seed(session: Session, rng: random.Random, *, runs: int) -> None:
+    """Runs over the last 40 days through the ingest path: three pipelines, two branches,
+    every status."""
+    now = db_now(session)
+    for i in range(runs):
+        status = rng.choice(["success", "success", "failure", "cancelled", "skipped", "running"])
+        started = now - timedelta(minutes=rng.randrange(40 * 24 * 60) + 10)
+        fields: dict[str, Any] = {
+            "pipeline": rng.choice(["web", "api", "docs"]),
+            "status": status,
+            "started_at": started,
+            "branch": rng.choice(["main", "dev"]),
+            "external_id": f"seed-{i}",
+        }
+        if status != "running":
+            fields["duration_sec"] = rng.randrange(1, 600_000) / 1000
+        ingest(session, **fields)
+
+
+def _figures_match_the_reference(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            runs = stored_runs(session)
+            now = db_now(session)
+            assert runs
+            for minutes in (60, 1440, 43200, 525600):
+                for branch in (None, "main"):
+                    scope = [r for r in runs if branch is None or r.branch == branch]
+                    window = reference.in_window(scope, now, minutes)
+                    got = analytics.summary(session, minutes=minutes, branch=branch)
+                    assert_matches(got, reference.totals(window))
+                    for entry in got.per_pipeline:
+                        mine = [r for r in scope if r.pipeline == entry.pipeline]
+                        expected = reference.health(mine, now, minutes)
+                        assert entry.health.model_dump() == expected
+    finally:
+        engine.dispose()
+
+
+class TestMigrationsWithData:
+    def test_summaries_and_health_survive_every_step(self, db_url: str) -> None:
+        migrate.downgrade(db_url, "base")
+        migrate.upgrade(db_url, BASELINE)
+        engine = make_engine(db_url, pool_size=1)
+        with Session(engine) as session, session.begin():
+            _seed(session, random.Random(13), runs=250)
+        engine.dispose()
+        _figures_match_the_reference(db_url)
+        later = _revisions_after_baseline(db_url)
+        for revision in later:
+            migrate.upgrade(db_url, revision)
+            _figures_match_the_reference(db_url)
+        for revision in reversed([BASELINE, *later[:-1]]):
+            migrate.downgrade(db_url, revision)
+            _figures_match_the_reference(db_url)
+        migrate.upgrade(db_url)
+        _figures_match_the_reference(db_url)
+
+    def test_a_database_from_before_the_baseline_is_refused_with_a_way_out(
+        self, db_url: str
+    ) -> None:
+        with psycopg.connect(db_url) as conn:
+            conn.execute("update alembic_version set version_num = '0005'")
+        with pytest.raises(migrate.PreBaselineDatabase, match="Start afresh"):
+            migrate.upgrade(db_url)
+
+    def test_a_reader_still_reads_a_view_a_migration_replaced(self, db_url: str) -> None:
+        name = f"reader_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(f"create role {name} login password 'reader-pw' in role {READER_ROLE}")
+        try:
+            engine = make_engine(db_url, pool_size=1)
+            with engine.begin() as conn:
+                # What a later migration does to a view: drop it and create its new version.
+                conn.exec_driver_sql("drop view daily_pipeline_history")
+                apply_view(conn, "views/daily_pipeline_history_v01.sql")
+            engine.dispose()
+            reader_url = make_url(db_url).set(username=name, password="reader-pw")
+            with psycopg.connect(reader_url.render_as_string(hide_password=False)) as reader:
+                reader.execute("select count(*) from daily_pipeline_history").fetchone()
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    reader.execute("select count(*) from runs")
+        finally:
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                conn.execute(f"drop role {name}")

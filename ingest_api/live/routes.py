@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
+from pydantic import ValidationError
 from starlette.datastructures import QueryParams
 
+from ingest_api.filters import SummaryQuery
 from ingest_api.live.hub import LiveHub, Subscription
-from ingest_api.metrics.routes import MAX_WINDOW_MINUTES
 
 router = APIRouter()
 
@@ -18,19 +19,14 @@ class InvalidParameter(ValueError):
 
 
 def subscription_from(params: QueryParams) -> Subscription:
-    """The same parameters as GET /api/metrics/summary; an empty value means no filter."""
-    raw = params.get("minutes") or "1440"
+    """The parameters of GET /api/metrics/summary, validated by the same model."""
     try:
-        minutes = int(raw)
-    except ValueError:
-        minutes = 0
-    if not 1 <= minutes <= MAX_WINDOW_MINUTES:
-        raise InvalidParameter(f"minutes: an integer from 1 to {MAX_WINDOW_MINUTES}, not {raw!r}")
-    return Subscription(
-        minutes=minutes,
-        pipeline=params.get("pipeline") or None,
-        branch=params.get("branch") or None,
-    )
+        query = SummaryQuery.model_validate(dict(params))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "query"
+        raise InvalidParameter(f"{field}: {error['msg']}, not {error['input']!r}") from None
+    return Subscription(minutes=query.minutes, pipeline=query.pipeline, branch=query.branch)
 
 
 @router.websocket("/ws/metrics")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, pool, text
 
 from ingest_api.config import get_settings
 from ingest_api.db import sqlalchemy_url
+from ingest_api.migrate import PreBaselineDatabase
 from ingest_api.models import Base
 
 config = context.config
@@ -24,10 +26,23 @@ def _url() -> str:
 MIGRATION_LOCK = 7_461_001
 
 
+def _refuse_unknown_revisions(connection: Connection) -> None:
+    """A database at a revision we no longer have was made by a development version from
+    before the baseline (0001-0006): say how to start afresh rather than fail obscurely."""
+    if connection.execute(text("select to_regclass('alembic_version')")).scalar() is None:
+        return
+    stored = connection.execute(text("select version_num from alembic_version")).scalars().all()
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    unknown = sorted(set(stored) - known)
+    if unknown:
+        raise PreBaselineDatabase(unknown[0])
+
+
 def _migrate(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
         connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        _refuse_unknown_revisions(connection)
         context.run_migrations()
 
 

@@ -8,12 +8,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request, Response
 
 import analytics
-from analytics.models import RunOut
+from analytics.models import RunOut, RunStatus
 from ingest_api.auth import IngestAuth
 from ingest_api.db import SessionDep
 from ingest_api.errors import NotFound, ValidationFailed, documented
 from ingest_api.filters import BranchFilter, PipelineFilter
-from ingest_api.models import RunStatus
+from ingest_api.middleware import MAX_BODY_BYTES
 from ingest_api.runs import service
 from ingest_api.runs.schemas import RunEvent
 
@@ -38,7 +38,7 @@ def ignored_fields_header(names: list[str]) -> str:
         {
             401: "Missing or wrong token, or none configured.",
             409: "The (source, external_id) key names a run of another pipeline.",
-            413: "Body over 1 MiB.",
+            413: f"Body over {MAX_BODY_BYTES // 1024 // 1024} MiB.",
             422: "Invalid event; nothing was written.",
         }
     ),

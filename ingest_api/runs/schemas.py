@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from ingest_api.models import RunStatus
+from analytics.models import RunStatus
 
 # The bounds of a run (run_timing v02 and the check constraints on runs apply the same): times
 # from 2000-01-01 to now + 5 minutes (the database clock), durations up to 35 days, GitHub's

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ingest_api.models import RunStatus
+from analytics.models import RunStatus
 from ingest_api.runs import service as runs_service
 from ingest_api.runs.schemas import RunEvent
 

@@ -1,7 +1,11 @@
--- ingest_run: POST /api/events/run in one round trip.
--- Applies the contract's identity and transition rules for (source, external_id) and returns the
--- stored run. A clash of pipelines raises SQLSTATE PP409; bad timing raises PP422 (run_timing).
--- Either aborts the caller's transaction, so a rejected event writes nothing.
+-- ingest_run: POST /api/events/run in one round trip. Applies the contract's identity and
+-- transition rules for (source, external_id) and returns the stored run. A clash of pipelines
+-- raises SQLSTATE PP409; bad timing raises PP422 (run_timing). Either aborts the caller's
+-- transaction, so a rejected event writes nothing.
+-- One writer per pipeline at a time: the pipeline is resolved and its advisory lock taken
+-- before any run row is locked, so the triggers (which lock totals rows and read neighbouring
+-- runs) always lock in one order and concurrent ingest cannot deadlock. A pipeline removed
+-- (delete_pipeline) while the event waited for its lock is started afresh.
 create or replace function ingest_run(
     p_pipeline text,
     p_status run_status,
@@ -25,6 +29,21 @@ declare
     v_pipeline_id integer;
 begin
     loop
+        select id into v_pipeline_id from pipelines where name = p_pipeline;
+        if not found then
+            insert into pipelines (name) values (p_pipeline)
+            on conflict (name) do nothing
+            returning id into v_pipeline_id;
+            if v_pipeline_id is null then
+                select id into v_pipeline_id from pipelines where name = p_pipeline;
+            end if;
+        end if;
+        perform pg_advisory_xact_lock(7461002, v_pipeline_id);
+        -- Deleted while we waited for its lock: resolve the name again.
+        if not exists (select from pipelines where id = v_pipeline_id) then
+            continue;
+        end if;
+
         if p_external_id is not null then
             select * into stored
             from runs
@@ -32,9 +51,7 @@ begin
             for update;
 
             if found then
-                if not exists (
-                    select from pipelines where id = stored.pipeline_id and name = p_pipeline
-                ) then
+                if stored.pipeline_id <> v_pipeline_id then
                     raise exception using errcode = 'PP409', column = 'pipeline',
                         message = format(
                             'run %s/%s belongs to pipeline %s, not %s',
@@ -43,7 +60,6 @@ begin
                             p_pipeline
                         );
                 end if;
-
                 -- A late `running` event never reopens a finished run.
                 if stored.status <> 'running' and p_status = 'running' then
                     return stored;
@@ -92,16 +108,6 @@ begin
                     return result;
                 end if;
                 return stored;  -- an identical repeat changes nothing
-            end if;
-        end if;
-
-        select id into v_pipeline_id from pipelines where name = p_pipeline;
-        if not found then
-            insert into pipelines (name) values (p_pipeline)
-            on conflict (name) do nothing
-            returning id into v_pipeline_id;
-            if v_pipeline_id is null then
-                select id into v_pipeline_id from pipelines where name = p_pipeline;
             end if;
         end if;
 

@@ -1,7 +1,10 @@
--- pipeline_health: all-time health per pipeline (per pipeline and branch when p_branch is given).
--- Only decided runs (success, failure) count: cancelled and skipped runs neither break nor extend
--- a streak. Time to green averages the failure episodes whose recovering success finished inside
--- the last p_window_minutes (all time when null).
+-- pipeline_health: each pipeline's health (of one branch with p_branch): state by the latest
+-- decided run, failure streak, failing since, latest success and failure (index probes on the
+-- decided runs; the streak counts only the failures since the last success), and the mean
+-- time to green over the window: recoveries in [lo, hi) are totals(hi) - totals(lo), where
+-- totals(t) is the latest recovery_totals row at or before t plus the recoveries of t's own
+-- hour, two rows per pipeline whatever the window. All time when p_window_minutes is null.
+-- Serves GET /api/metrics/summary, GET /api/pipelines and refresh_history's snapshot.
 create or replace function pipeline_health(
     p_window_minutes integer default null,
     p_pipeline text default null,
@@ -19,104 +22,153 @@ returns table (
 language sql
 stable
 as $$
-with decided as (
-    select
-        pipelines.name as pipeline,
-        runs.id as run_id,
-        runs.status,
-        runs.finished_at
-    from runs
-    join pipelines on pipelines.id = runs.pipeline_id
-    where runs.status in ('success', 'failure')
-        and (p_pipeline is null or pipelines.name = p_pipeline)
-        and (p_branch is null or runs.branch = p_branch)
-),
-
-ordered as (
-    select
-        decided.*,
-        row_number() over newest as recency,
-        -- Failures that share this count belong to one episode; the next success ends it.
-        count(*) filter (where status = 'success') over oldest as successes_so_far
-    from decided
-    window
-        newest as (partition by pipeline order by finished_at desc, run_id desc),
-        oldest as (
-            partition by pipeline order by finished_at, run_id
-            rows between unbounded preceding and current row
-        )
-),
-
-latest as (
-    select
-        pipeline,
-        (array_agg(status order by recency))[1] as latest_status,
-        coalesce(min(recency) filter (where status = 'success') - 1, count(*)) as failure_streak,
-        max(finished_at) filter (where status = 'success') as last_success_at,
-        max(finished_at) filter (where status = 'failure') as last_failure_at
-    from ordered
-    group by pipeline
-),
-
-streak_starts as (
-    select ordered.pipeline, ordered.finished_at as failing_since
-    from ordered
-    join latest
-        on latest.pipeline = ordered.pipeline
-        and ordered.recency = latest.failure_streak
-    where latest.failure_streak > 0
-),
-
-episodes as (
-    select pipeline, successes_so_far as episode, min(finished_at) as first_failure_at
-    from ordered
-    where status = 'failure'
-    group by pipeline, successes_so_far
-),
-
-recoveries as (
-    select
-        episodes.pipeline,
-        extract(epoch from ordered.finished_at - episodes.first_failure_at) as time_to_green_sec
-    from episodes
-    join ordered
-        on ordered.pipeline = episodes.pipeline
-        and ordered.status = 'success'
-        and ordered.successes_so_far = episodes.episode + 1
-    where p_window_minutes is null
-        or (ordered.finished_at > now() - make_interval(mins => p_window_minutes)
-            and ordered.finished_at <= now())
-),
-
-time_to_green as (
-    select pipeline, avg(time_to_green_sec) as mean_time_to_green_sec
-    from recoveries
-    group by pipeline
-),
-
-in_scope as (
-    select name as pipeline
+with in_scope as (
+    select id as pipeline_id, name as pipeline
     from pipelines
     where p_pipeline is null or name = p_pipeline
 ),
 
+latest as (
+    select
+        in_scope.pipeline_id,
+        in_scope.pipeline,
+        last_success.id as success_id,
+        last_success.finished_at as last_success_at,
+        last_failure.id as failure_id,
+        last_failure.finished_at as last_failure_at,
+        last_failure.id is not null
+            and (last_success.id is null
+                 or (last_failure.finished_at, last_failure.id)
+                    > (last_success.finished_at, last_success.id)) as is_failing
+    from in_scope
+    -- One index probe each; of each pair, the branch that does not apply is skipped at once.
+    left join lateral (
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.status = 'success'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+        union all
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is not null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.branch = p_branch
+                and runs.status = 'success'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+    ) as last_success on true
+    left join lateral (
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.status = 'failure'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+        union all
+        (
+            select runs.id, runs.finished_at from runs
+            where p_branch is not null
+                and runs.pipeline_id = in_scope.pipeline_id and runs.branch = p_branch
+                and runs.status = 'failure'
+            order by runs.finished_at desc, runs.id desc
+            limit 1
+        )
+    ) as last_failure on true
+),
+
+streaks as (
+    select
+        latest.pipeline_id,
+        first_failure.finished_at as failing_since,
+        (
+            select count(*)
+            from runs
+            where runs.pipeline_id = latest.pipeline_id
+                and runs.status = 'failure'
+                and (p_branch is null or runs.branch = p_branch)
+                and (runs.finished_at, runs.id)
+                    > (coalesce(latest.last_success_at, '-infinity'),
+                       coalesce(latest.success_id, 0))
+        ) as failure_streak
+    from latest
+    cross join lateral decided_neighbor(
+        latest.pipeline_id, p_branch, 'failure',
+        coalesce(latest.last_success_at, '-infinity'), coalesce(latest.success_id, 0), true
+    ) as first_failure
+    where latest.is_failing
+),
+
+-- Recoveries before each edge of the window, in the scope: + at its end, - at its start.
+edges as (
+    select
+        1 as sign,
+        case when p_window_minutes is null then 'infinity'
+            else now() + interval '1 microsecond' end as t
+    union all
+    select -1, now() - make_interval(mins => p_window_minutes) + interval '1 microsecond'
+    where p_window_minutes is not null
+),
+
+recovered as (
+    select
+        in_scope.pipeline_id,
+        edges.sign * (coalesce(before_hour.recoveries, 0) + in_hour.recoveries) as recoveries,
+        edges.sign * (coalesce(before_hour.time_to_green_us, 0) + in_hour.time_to_green_us)
+            as time_to_green_us
+    from in_scope
+    cross join edges
+    left join lateral (
+        select recovery_totals.hour_start, recovery_totals.recoveries,
+            recovery_totals.time_to_green_us
+        from recovery_totals
+        where recovery_totals.per_branch = (p_branch is not null)
+            and recovery_totals.pipeline_id = in_scope.pipeline_id
+            and recovery_totals.branch = coalesce(p_branch, '')
+            and recovery_totals.hour_start <= edges.t
+        order by recovery_totals.hour_start desc
+        limit 1
+    ) as before_hour on true
+    cross join lateral (
+        select count(*) as recoveries, coalesce(sum(recoveries.time_to_green_us), 0)
+            as time_to_green_us
+        from recoveries
+        where recoveries.pipeline_id = in_scope.pipeline_id
+            and recoveries.per_branch = (p_branch is not null)
+            and (p_branch is null or recoveries.branch = p_branch)
+            and recoveries.recovered_at >= coalesce(before_hour.hour_start, '-infinity')
+            and recoveries.recovered_at < edges.t
+    ) as in_hour
+),
+
+time_to_green as (
+    select
+        pipeline_id,
+        sum(time_to_green_us)::numeric / nullif(sum(recoveries), 0) / 1000000
+            as mean_time_to_green_sec
+    from recovered
+    group by pipeline_id
+),
+
 final as (
     select
-        in_scope.pipeline,
-        case latest.latest_status
-            when 'success' then 'passing'
-            when 'failure' then 'failing'
+        latest.pipeline,
+        case
+            when latest.is_failing then 'failing'
+            when latest.success_id is not null then 'passing'
             else 'unknown'
         end as state,
-        coalesce(latest.failure_streak, 0)::integer as failure_streak,
-        streak_starts.failing_since,
+        coalesce(streaks.failure_streak, 0)::integer as failure_streak,
+        streaks.failing_since,
         latest.last_success_at,
         latest.last_failure_at,
-        round(time_to_green.mean_time_to_green_sec::numeric, 3)::float8 as mean_time_to_green_sec
-    from in_scope
-    left join latest using (pipeline)
-    left join streak_starts using (pipeline)
-    left join time_to_green using (pipeline)
+        round(time_to_green.mean_time_to_green_sec, 3)::float8 as mean_time_to_green_sec
+    from latest
+    left join streaks on streaks.pipeline_id = latest.pipeline_id
+    left join time_to_green on time_to_green.pipeline_id = latest.pipeline_id
 )
 
 select * from final

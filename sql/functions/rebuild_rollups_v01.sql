@@ -1,21 +1,7 @@
--- rebuild_rollups: recompute one pipeline's rollups, running day totals and recoveries from runs, set-based (after
--- a bulk load with the triggers off, or to repair). It holds the pipeline's advisory lock
--- exclusively, so that pipeline's writers wait for it while every other pipeline's go on.
-
-create or replace function hist_agg_step(p_hist integer[], p_bin integer, p_count bigint)
-returns integer[]
-language sql
-immutable
-parallel safe
-as $$
-    select hist_add(p_hist, p_bin, p_count::integer)
-$$;
-
-create or replace aggregate hist_agg(integer, bigint) (
-    sfunc = hist_agg_step,
-    stype = integer[]
-);
-
+-- rebuild_rollups: recompute one pipeline's running hour totals (across branches and per
+-- branch), recoveries and recovery totals from its runs, set-based (after a bulk load with
+-- the triggers off, a bulk removal, or to repair). It holds the pipeline's advisory lock, so
+-- that pipeline's writers wait for it while every other pipeline's go on.
 create or replace function rebuild_rollups(p_pipeline_id integer)
 returns void
 language plpgsql
@@ -25,107 +11,8 @@ begin
     -- The rows below are written whole; the recoveries trigger must not add them up again.
     perform set_config('pulse.rebuilding_rollups', 'on', true);
 
-    delete from run_rollups where pipeline_id = p_pipeline_id;
-    insert into run_rollups (
-        grain, pipeline_id, branch, bucket_start,
-        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
-    )
-    with keyed as (
-        select
-            grains.grain,
-            runs.branch,
-            date_trunc(grains.grain, runs.started_at at time zone 'UTC') at time zone 'UTC'
-                as bucket_start,
-            runs.status,
-            case when runs.status in ('success', 'failure')
-                then round(runs.duration_sec * 1000)::bigint end as decided_ms
-        from runs
-        cross join (values ('hour'), ('day'), ('month')) as grains (grain)
-        where runs.pipeline_id = p_pipeline_id
-    ),
+    perform hour_totals_rebuild(p_pipeline_id);
 
-    counts as (
-        select
-            grain,
-            branch,
-            bucket_start,
-            count(*) filter (where status = 'running') as running,
-            count(*) filter (where status = 'success') as success,
-            count(*) filter (where status = 'failure') as failure,
-            count(*) filter (where status = 'cancelled') as cancelled,
-            count(*) filter (where status = 'skipped') as skipped,
-            coalesce(sum(decided_ms), 0) as decided_duration_ms
-        from keyed
-        group by grain, branch, bucket_start
-    ),
-
-    bin_counts as (
-        select grain, branch, bucket_start, duration_bin(decided_ms) as bin, count(*) as n
-        from keyed
-        where decided_ms is not null
-        group by grain, branch, bucket_start, duration_bin(decided_ms)
-    ),
-
-    hists as (
-        select grain, branch, bucket_start, hist_agg(bin, n order by bin) as duration_hist
-        from bin_counts
-        group by grain, branch, bucket_start
-    )
-
-    select
-        counts.grain, p_pipeline_id, counts.branch, counts.bucket_start,
-        counts.running, counts.success, counts.failure, counts.cancelled, counts.skipped,
-        counts.decided_duration_ms, hists.duration_hist
-    from counts
-    left join hists using (grain, branch, bucket_start);
-
-    delete from pipeline_hour_rollups where pipeline_id = p_pipeline_id;
-    insert into pipeline_hour_rollups (
-        pipeline_id, bucket_start,
-        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
-    )
-    select
-        p_pipeline_id, bucket_start,
-        sum(running), sum(success), sum(failure), sum(cancelled), sum(skipped),
-        sum(decided_duration_ms), hist_sum(duration_hist)
-    from run_rollups
-    where pipeline_id = p_pipeline_id and grain = 'hour'
-    group by bucket_start;
-
-    delete from pipeline_day_totals where pipeline_id = p_pipeline_id;
-    insert into pipeline_day_totals (
-        pipeline_id, day_start,
-        running, success, failure, cancelled, skipped, decided_duration_ms, duration_hist
-    )
-    with days as (
-        select
-            bucket_start as day_start,
-            sum(running) as running,
-            sum(success) as success,
-            sum(failure) as failure,
-            sum(cancelled) as cancelled,
-            sum(skipped) as skipped,
-            sum(decided_duration_ms) as decided_duration_ms,
-            hist_sum(duration_hist) as duration_hist
-        from run_rollups
-        where pipeline_id = p_pipeline_id and grain = 'day'
-        group by bucket_start
-    )
-
-    select
-        p_pipeline_id,
-        ((day_start at time zone 'UTC') + interval '1 day') at time zone 'UTC',
-        sum(running) over upto,
-        sum(success) over upto,
-        sum(failure) over upto,
-        sum(cancelled) over upto,
-        sum(skipped) over upto,
-        sum(decided_duration_ms) over upto,
-        hist_sum(duration_hist) over upto
-    from days
-    window upto as (order by day_start rows between unbounded preceding and current row);
-
-    delete from recovery_rollups where pipeline_id = p_pipeline_id;
     delete from recoveries where pipeline_id = p_pipeline_id;
     insert into recoveries (
         run_id, per_branch, pipeline_id, branch, recovered_at, time_to_green_us
@@ -166,21 +53,7 @@ begin
         and episodes.episode = ordered.successes_so_far - 1
     where ordered.status = 'success';
 
-    insert into recovery_rollups (
-        grain, pipeline_id, per_branch, branch, bucket_start, recoveries, time_to_green_us
-    )
-    select
-        grains.grain,
-        p_pipeline_id,
-        recoveries.per_branch,
-        case when recoveries.per_branch then recoveries.branch else '' end,
-        date_trunc(grains.grain, recoveries.recovered_at at time zone 'UTC') at time zone 'UTC',
-        count(*),
-        sum(recoveries.time_to_green_us)
-    from recoveries
-    cross join (values ('hour'), ('day'), ('month')) as grains (grain)
-    where recoveries.pipeline_id = p_pipeline_id
-    group by 1, 2, 3, 4, 5;
+    perform recovery_totals_rebuild(p_pipeline_id);
 
     perform set_config('pulse.rebuilding_rollups', 'off', true);
 end;

@@ -1,4 +1,7 @@
--- run_timing: the contract's timestamp rules for one event, on the database clock.
+-- run_timing: the contract's timestamp rules for one event, on the database clock, with every
+-- value bounded so a stored run is always one clients, the totals and every read can
+-- represent: times from 2000-01-01 to now + 5 minutes, durations from 0 to 35 days (GitHub's
+-- limit for a workflow run; the check constraints on runs and the API's schema say the same).
 -- Rejections raise SQLSTATE PP422 with COLUMN naming the field, which the API maps to a 422.
 create or replace function run_timing(
     p_status run_status,
@@ -15,6 +18,8 @@ stable
 as $$
 declare
     horizon constant timestamptz := p_now + interval '5 minutes';
+    earliest constant timestamptz := '2000-01-01 00:00:00+00';
+    longest constant double precision := 35 * 86400;
 begin
     if p_started_at > horizon then
         raise exception using errcode = 'PP422', column = 'started_at',
@@ -24,10 +29,22 @@ begin
         raise exception using errcode = 'PP422', column = 'finished_at',
             message = 'finished_at is more than 5 minutes in the future';
     end if;
+    if p_started_at < earliest then
+        raise exception using errcode = 'PP422', column = 'started_at',
+            message = 'started_at is before 2000-01-01';
+    end if;
+    if p_finished_at < earliest then
+        raise exception using errcode = 'PP422', column = 'finished_at',
+            message = 'finished_at is before 2000-01-01';
+    end if;
     if p_duration_sec is not null
         and (p_duration_sec < 0 or p_duration_sec in ('NaN', 'Infinity', '-Infinity')) then
         raise exception using errcode = 'PP422', column = 'duration_sec',
             message = 'must be a finite number of seconds, zero or more';
+    end if;
+    if p_duration_sec > longest then
+        raise exception using errcode = 'PP422', column = 'duration_sec',
+            message = format('must be at most %s seconds (35 days)', longest);
     end if;
 
     if p_status = 'running' then
@@ -58,6 +75,10 @@ begin
             raise exception using errcode = 'PP422', column = 'finished_at',
                 message = 'finished_at is before started_at';
         end if;
+        if duration_sec > longest then
+            raise exception using errcode = 'PP422', column = 'finished_at',
+                message = 'finished_at - started_at is more than 35 days';
+        end if;
         if abs(extract(epoch from finished_at - started_at) - duration_sec) > 1 then
             raise exception using errcode = 'PP422', column = 'duration_sec',
                 message = format(
@@ -67,10 +88,15 @@ begin
         end if;
     end if;
 
-    -- Derived times: started_at + duration_sec may land in the future too.
+    -- Derived times: started_at + duration_sec may land in the future, finished_at -
+    -- duration_sec before 2000.
     if finished_at > horizon then
         raise exception using errcode = 'PP422', column = 'finished_at',
             message = 'finished_at (started_at + duration_sec) is more than 5 minutes in the future';
+    end if;
+    if started_at < earliest then
+        raise exception using errcode = 'PP422', column = 'started_at',
+            message = 'started_at (finished_at - duration_sec) is before 2000-01-01';
     end if;
 end;
 $$;

@@ -1,6 +1,6 @@
 -- daily_branch_history v01: daily_pipeline_history's figures per branch; recoveries are
 -- those on the branch itself (red to green on that branch). Grain: (pipeline, branch, day).
--- Kept by refresh_history (sql/functions/history_v01.sql).
+-- Kept by refresh_history (sql/functions/refresh_history_v01.sql).
 create or replace view daily_branch_history as
 with history as (
     select

@@ -1,7 +1,7 @@
 -- daily_pipeline_history v01: per pipeline and UTC day its runs started, all branches: counts
 -- per status, success rate and durations over decided runs (exact percentile_cont), and
 -- recoveries (time to green) by the day they happened. Grain: (pipeline, day). Kept by
--- refresh_history (sql/functions/history_v01.sql).
+-- refresh_history (sql/functions/refresh_history_v01.sql).
 create or replace view daily_pipeline_history as
 with history as (
     select

@@ -1,44 +1,18 @@
+"""The API app on a real socket, with settings overridden per test."""
+
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from ingest_api.config import Settings
 from ingest_api.main import create_app
+from tests.api.support import Api, ApiFactory, make_settings
 from tests.support import live_server
-
-TOKEN = "test-ingest-token-0123456789"
-
-
-@dataclass
-class Api:
-    url: str
-    db_url: str
-    client: httpx.Client
-
-    def ingest(self, body: dict[str, Any], token: str | None = TOKEN) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.client.post("/api/events/run", json=body, headers=headers)
-
-
-def make_settings(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "DATABASE_URL": db_url,
-        "PULSE_DATA_DIR": str(data_dir),
-        "PULSE_INGEST_TOKEN": TOKEN,
-        "PULSE_DEMO": True,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
-
-
-ApiFactory = Callable[..., AbstractContextManager[Api]]
 
 
 @pytest.fixture

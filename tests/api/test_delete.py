@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import TOKEN, Api
+from tests.api.support import TOKEN, Api
 from tests.factories import event_body
 from tests.support import table_snapshot
 

@@ -10,20 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import TOKEN, Api, ApiFactory
+from tests.api.support import SEED_EXAMPLE, TOKEN, Api, ApiFactory, make_settings
 from tests.factories import event_body
 from tests.support import table_snapshot, wait_for
 
-SEED_EXAMPLE = {
-    "pipeline": "web",
-    "status": "success",
-    "started_at": "2025-08-25T20:28:03Z",
-    "finished_at": "2025-08-25T20:28:10Z",
-    "duration_sec": 7,
-    "branch": "main",
-    "commit": "5184f9...",
-    "triggered_by": "octocat",
-}
 Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
@@ -291,8 +281,6 @@ class TestIngestWithoutToken:
             assert api.ingest(event_body(duration_sec=1), token=second).status_code == 200
 
     def test_placeholder_token_is_refused(self, db_url: str, tmp_path: Any) -> None:
-        from tests.api.conftest import make_settings
-
         with pytest.raises(ValueError, match="placeholder"):
             make_settings(db_url, tmp_path, PULSE_INGEST_TOKEN="changeme")
 

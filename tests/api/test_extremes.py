@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from tests.api.conftest import TOKEN, Api
+from tests.api.support import TOKEN, Api
 from tests.factories import event_body
 from tests.support import table_snapshot
 

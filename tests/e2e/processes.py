@@ -7,13 +7,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support import free_port, wait_for
+from ingest_api.processes import free_port, serving
+from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,6 +78,18 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def pulse_command(pid: int) -> str | None:
+    """The command of a `python -m ingest_api <command>` process; None for any other."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    for i, arg in enumerate(argv[:-2]):
+        if arg == "-m" and argv[i + 1] == "ingest_api":
+            return argv[i + 2]
+    return None
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -88,7 +100,7 @@ def alive(pid: int) -> bool:
 
 @dataclass
 class PulseUp:
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     api_url: str
     data_dir: Path
     log_path: Path
@@ -97,6 +109,13 @@ class PulseUp:
     @property
     def output(self) -> str:
         return self.log_path.read_text()
+
+    def child(self, command: str) -> int:
+        """The pid of the child running `command` (api, worker, ui)."""
+        for pid in descendants(self.process.pid):
+            if pulse_command(pid) == command:
+                return pid
+        raise AssertionError(f"no {command} process under pulse up")
 
     def printed_token(self) -> str | None:
         match = re.search(r"prints it again\):\s*\n\s*(\S+)", self.output)
@@ -115,41 +134,24 @@ def pulse_up(
     if ignore_sigint:
         # The shell's `trap '' INT` is inherited through exec, as by a background job's command.
         argv = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *argv]
-    with log_path.open("a") as log:
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    running = PulseUp(process, f"http://127.0.0.1:{port}", data_dir, log_path, env)
-    try:
-        wait_for(
-            lambda: "Pipeline Pulse is up" in running.output or process.poll() is not None,
-            timeout=180,
-            interval=0.2,
-        )
-        assert process.poll() is None, running.output
-        yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with serving(
+        argv,
+        ready=lambda: "Pipeline Pulse is up" in log_path.read_text(),
+        timeout=180,
+        log=log_path,
+        stop_timeout=60,
+        interval=0.2,
+        env=env,
+        cwd=ROOT,
+    ) as process:
+        yield PulseUp(process, f"http://127.0.0.1:{port}", data_dir, log_path, env)
 
 
 def wait_gone(pids: set[int], timeout: float = 60) -> None:
     wait_for(lambda: not any(alive(p) for p in pids), timeout=timeout, interval=0.2)
 
 
-def stop(process: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM) -> int:
+def stop(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM) -> int:
+    """Send `sig` and wait for the exit code: the test asserts on it, so no SIGKILL follows."""
     process.send_signal(sig)
-    deadline = time.monotonic() + 90
-    while process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return process.wait(1)
+    return process.wait(90)

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from ingest_api.docs import ASSETS_URL, REDOC_CSP
 from ingest_api.main import create_app
-from tests.api.conftest import make_settings
+from tests.api.support import make_settings
 from tests.support import live_server
 
 WIDE = {"width": 1440, "height": 900}

@@ -22,9 +22,9 @@ import pytest
 from ingest_api.config import write_new_token
 from ingest_api.db import libpq_url, make_engine
 from ingest_api.embedded_pg import EmbeddedPostgres
+from ingest_api.processes import free_port
 from tests.e2e.processes import ROOT, descendants, pulse, pulse_env, pulse_up, stop, wait_gone
 from tests.rollup_checks import assert_rollups_exact
-from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
 

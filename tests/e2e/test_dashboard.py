@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, Response, expect
 
 from ingest_api.ui import DIST as UI_DIST
-from tests.e2e.processes import PulseUp, descendants, pulse, pulse_up
+from tests.e2e.processes import PulseUp, pulse, pulse_up
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -136,18 +136,6 @@ def screenshot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
-def api_child(up: PulseUp) -> int:
-    """The API process `pulse up` supervises (PULSE_API_WORKERS=1: a single process)."""
-    for pid in descendants(up.process.pid):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"ingest_api" in argv and b"api" in argv:
-            return pid
-    raise AssertionError("no API process under pulse up")
-
-
 class TestDashboard:
     def test_cards_table_and_live_updates(
         self, product: PulseUp, browser: Browser, artifacts: Path
@@ -186,7 +174,7 @@ class TestDashboard:
         expect(page.locator(".conn__age")).to_contain_text("s ago")
 
         # First load: gzipped JavaScript and time from navigation to the KPI cards.
-        record_first_load(page, browser, ui_url(up), artifacts)
+        record_first_load(browser, ui_url(up), artifacts)
 
         # A run POSTed now moves the cards and enters the table, with no reload.
         page.evaluate("window.__sameDocument = true")
@@ -325,7 +313,7 @@ class TestDashboard:
 
         # Hold the supervisor so the API stays down, kill the API, and write a run meanwhile.
         db_url = pulse("db-url", env=up.env).stdout.strip()
-        api = api_child(up)
+        api = up.child("api")
         os.kill(up.process.pid, signal.SIGSTOP)
         try:
             os.kill(api, signal.SIGKILL)
@@ -370,7 +358,7 @@ class TestDashboard:
         screenshot(page, artifacts, "simulated-wide")
 
 
-def record_first_load(page: Page, browser: Browser, url: str, artifacts: Path) -> None:
+def record_first_load(browser: Browser, url: str, artifacts: Path) -> None:
     """A second, cold page: the JavaScript it loads (gzipped) and when its KPIs appear."""
     scripts: list[Response] = []
     context = browser.new_context(viewport=WIDE)  # type: ignore[arg-type]

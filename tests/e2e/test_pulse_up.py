@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
+from ingest_api.processes import answers, free_port, serving
 from ingest_api.ui import DIST as UI_DIST
-from tests.e2e.processes import ROOT, descendants, pulse, pulse_env, pulse_up, stop, wait_gone
-from tests.support import free_port, wait_for
+from tests.api.support import SEED_EXAMPLE
+from tests.e2e.processes import (
+    ROOT,
+    descendants,
+    pulse,
+    pulse_command,
+    pulse_env,
+    pulse_up,
+    stop,
+    wait_gone,
+)
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
-
-SEED_EXAMPLE = {
-    "pipeline": "web",
-    "status": "success",
-    "started_at": "2025-08-25T20:28:03Z",
-    "finished_at": "2025-08-25T20:28:10Z",
-    "duration_sec": 7,
-    "branch": "main",
-    "commit": "5184f9...",
-    "triggered_by": "octocat",
-}
 
 
 class TestPulseUp:
@@ -61,7 +64,7 @@ class TestPulseUp:
             ui_url = f"http://127.0.0.1:{up.env['PULSE_UI_PORT']}"
             if (UI_DIST / "index.html").is_file():
                 assert f"Dashboard  {ui_url}" in up.output
-                wait_for(lambda: _ok(ui_url), timeout=60)
+                wait_for(lambda: answers(ui_url), timeout=60)
                 assert "<title>Pipeline Pulse" in httpx.get(ui_url).text
                 config = httpx.get(f"{ui_url}/config.json")
                 assert config.json() == {"apiUrl": up.api_url}
@@ -96,15 +99,9 @@ class TestPulseUp:
             assert {**after, "as_of": None} == {**before, "as_of": None}
 
             # `pulse api` alone attaches to the server `pulse up` runs.
-            port = free_port()
-            api = pulse_api(up.env, port)
-            try:
-                wait_for(lambda: _ok(f"http://127.0.0.1:{port}/health"), timeout=120)
-                runs = httpx.get(f"http://127.0.0.1:{port}/api/runs?limit=100").json()
+            with pulse_api(up.env) as api_url:
+                runs = httpx.get(f"{api_url}/api/runs?limit=100").json()
                 assert len(runs) == 31
-            finally:
-                api.send_signal(signal.SIGTERM)
-                api.wait(60)
 
             tree = descendants(up.process.pid)
             assert stop(up.process) == 0
@@ -125,9 +122,15 @@ class TestPulseUp:
             )
 
     def test_sigkill_leaves_nothing_running(self, tmp_path: Path) -> None:
+        """No stop runs: PDEATHSIG alone takes every child down, PostgreSQL included."""
         with pulse_up(tmp_path / "data", tmp_path / "up.log") as up:
             tree = descendants(up.process.pid)
-            assert len(tree) >= 2  # the database server and the API at least
+            postmaster = json.loads((up.data_dir / "postgres.json").read_text())["pid"]
+            assert postmaster in tree
+            children = {pulse_command(pid) for pid in tree}
+            assert {"api", "worker"} <= children
+            if (UI_DIST / "index.html").is_file():
+                assert "ui" in children
             up.process.send_signal(signal.SIGKILL)
             up.process.wait(30)
             wait_gone(tree)
@@ -137,14 +140,9 @@ class TestPulseUp:
 
     def test_a_crashed_api_is_restarted(self, tmp_path: Path) -> None:
         with pulse_up(tmp_path / "data", tmp_path / "up.log") as up:
-            api = next(
-                pid
-                for pid in descendants(up.process.pid)
-                if b"ingest_api\x00api" in Path(f"/proc/{pid}/cmdline").read_bytes()
-            )
-            os.kill(api, signal.SIGKILL)
+            os.kill(up.child("api"), signal.SIGKILL)
             wait_for(lambda: "restarting" in up.output, timeout=60)
-            wait_for(lambda: _ok(f"{up.api_url}/health"), timeout=120, interval=0.5)
+            wait_for(lambda: answers(f"{up.api_url}/health"), timeout=120, interval=0.5)
             assert up.process.poll() is None
 
     def test_pulse_api_without_a_database_exits_2(self, tmp_path: Path) -> None:
@@ -161,18 +159,19 @@ class TestPulseUp:
             assert httpx.get(f"{up.api_url}/health").json()["ok"] is True
 
 
-def pulse_api(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+@contextmanager
+def pulse_api(env: dict[str, str]) -> Iterator[str]:
+    """`pulse api` alone, one worker on a port of its own; yields its URL once it answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serving(
         [sys.executable, "-m", "ingest_api", "api", "--port", str(port), "--workers", "1"],
+        ready=lambda: answers(f"{url}/health"),
+        timeout=120,
+        stop_timeout=60,
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    ):
+        yield url

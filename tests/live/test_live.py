@@ -21,9 +21,9 @@ from ingest_api.embedded_pg import EmbeddedPostgres
 from ingest_api.migrate import upgrade
 from ingest_api.runs import service
 from ingest_api.runs.schemas import RunEvent
-from tests.api.conftest import TOKEN
+from tests.api.support import TOKEN
 from tests.factories import event_body
-from tests.live.conftest import (
+from tests.live.support import (
     ApiProcessFactory,
     open_socket,
     read_until_closed,
@@ -38,10 +38,6 @@ pytestmark = pytest.mark.e2e
 
 def recent(minutes_ago: float) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
-
-
-def is_runs_update(message: dict[str, Any]) -> bool:
-    return bool(message["type"] == "runs_update")
 
 
 def lists(message: dict[str, Any], run_id: int) -> bool:

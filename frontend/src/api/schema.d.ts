@@ -60,13 +60,13 @@ export interface paths {
         };
         /**
          * Summary
-         * @description Figures for runs with now - minutes < started_at <= now, overall and per pipeline, each
-         *     pipeline with its all-time health (per branch when a branch filter is given).
+         * @description Figures for runs with now - minutes < started_at <= now, overall and per
+         *     pipeline, each pipeline with its all-time health (per branch when a branch filter is given).
          *
-         *     Read from rollup tables the database keeps exact in the writing transaction, so the cost
-         *     does not grow with history. Counts, rates, averages and last_* are exact. p50/p95 are
-         *     exact (percentile_cont) when the window holds at most 2,000 runs; in larger windows they
-         *     are estimated from merged duration histograms and lie within 1.96 % + 0.5 ms of
+         *     Read from rollup tables the database keeps exact in the writing transaction, so the cost does
+         *     not grow with history. Counts, rates, averages and last_* are exact. p50/p95 are exact
+         *     (percentile_cont) when the window holds at most 2,000 runs; in larger
+         *     windows they are estimated from merged duration histograms and lie within 1.96 % + 0.5 ms of
          *     percentile_cont's value (the histograms record durations in whole milliseconds). Rates are
          *     rounded to 4 decimals, seconds to 3.
          */
@@ -521,11 +521,7 @@ export interface components {
              * Format: date-time
              */
             started_at: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "running" | "success" | "failure" | "cancelled" | "skipped";
+            status: components["schemas"]["RunStatus"];
             /** Triggered By */
             triggered_by: string;
             /** Url */
@@ -533,6 +529,8 @@ export interface components {
         };
         /**
          * RunStatus
+         * @description A run's status: the one definition (the database's run_status type has the same values;
+         *     the write side's models use this class).
          * @enum {string}
          */
         RunStatus: "running" | "success" | "failure" | "cancelled" | "skipped";
@@ -721,6 +719,7 @@ export interface operations {
     summary_api_metrics_summary_get: {
         parameters: {
             query?: {
+                /** @description The window: runs with now - minutes < started_at <= now. */
                 minutes?: number;
                 /** @description Only this pipeline; empty or absent: every pipeline. */
                 pipeline?: string | null;

@@ -1,54 +1,10 @@
--- history v01: daily history per pipeline and per branch, kept incrementally.
---
--- Triggers note in history_changes which (pipeline, UTC day) a write touched: the day a run
--- started (before and after the write) and the day a recovery happened. refresh_history()
--- takes those keys and recomputes exactly those days, every branch of them, from runs and
--- recoveries into history_branch_days and history_pipeline_days: a refresh costs what
--- changed, not the length of the history. It also snapshots each pipeline's health. One
--- refresher at a time: it holds a transaction-level advisory lock.
-
-create or replace function runs_mark_history()
-returns trigger
-language plpgsql
-as $$
-begin
-    if tg_op in ('UPDATE', 'DELETE') then
-        insert into history_changes (pipeline_id, day)
-        values (old.pipeline_id, (old.started_at at time zone 'UTC')::date)
-        on conflict do nothing;
-    end if;
-    if tg_op in ('INSERT', 'UPDATE') then
-        insert into history_changes (pipeline_id, day)
-        values (new.pipeline_id, (new.started_at at time zone 'UTC')::date)
-        on conflict do nothing;
-    end if;
-    return null;
-end;
-$$;
-
-create or replace function recoveries_mark_history()
-returns trigger
-language plpgsql
-as $$
-begin
-    if tg_op in ('UPDATE', 'DELETE') then
-        insert into history_changes (pipeline_id, day)
-        values (old.pipeline_id, (old.recovered_at at time zone 'UTC')::date)
-        on conflict do nothing;
-    end if;
-    if tg_op in ('INSERT', 'UPDATE') then
-        insert into history_changes (pipeline_id, day)
-        values (new.pipeline_id, (new.recovered_at at time zone 'UTC')::date)
-        on conflict do nothing;
-    end if;
-    return null;
-end;
-$$;
-
--- One refresh. p_full recomputes every day (after a bulk load with the triggers off, or to
--- repair); p_wait waits for a refresh in progress instead of skipping. Figures follow the
--- summary's rules: rates and durations over decided runs (success and failure),
--- percentile_cont, rounded as the API rounds them.
+-- refresh_history: one refresh of the daily history (pulse worker, pulse refresh). Takes the
+-- (pipeline, UTC day) keys the triggers noted in history_changes and recomputes exactly those
+-- days, every branch of them, from runs and recoveries into history_pipeline_days and
+-- history_branch_days, then snapshots every pipeline's health (health_snapshot). p_full
+-- recomputes every day; p_wait waits for a refresh in progress instead of skipping (one
+-- refresher at a time: a transaction-level advisory lock). Figures follow the summary's rules:
+-- rates and durations over decided runs, percentile_cont, rounded as the API rounds them.
 create or replace function refresh_history(
     p_full boolean default false,
     p_wait boolean default false

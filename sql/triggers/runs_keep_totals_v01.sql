@@ -1,10 +1,17 @@
--- runs_keep_rollups v01, as rollups_v01.sql defines it (which migration 0007's downgrade restores
--- on its own: the rest of that file names tables migration 0006 dropped).
-create or replace function runs_keep_rollups()
+-- runs_keep_totals: keeps pipeline_hour_totals, branch_hour_totals and recoveries exact in the
+-- writing transaction: a change takes the old row away and adds the new one (each under its
+-- pipeline's advisory lock, so rows lock in one order), and for decided runs recomputes the
+-- failure episodes the change can touch (recoveries_around). Skipped while
+-- `pulse.rebuilding_rollups` is on in the transaction: bulk removals (delete_runs,
+-- delete_pipeline) and rebuild_rollups write the totals in one set-based pass instead.
+create or replace function runs_keep_totals()
 returns trigger
 language plpgsql
 as $$
 begin
+    if current_setting('pulse.rebuilding_rollups', true) = 'on' then
+        return null;
+    end if;
     if tg_op = 'UPDATE'
         and (old.pipeline_id, old.branch, old.status, old.started_at, old.finished_at,
              old.duration_sec)
@@ -16,8 +23,8 @@ begin
 
     if tg_op <> 'INSERT' then
         perform pg_advisory_xact_lock(7461002, old.pipeline_id);
-        perform rollup_add(old, -1);
-        perform pipeline_rollup_add(old, -1);
+        perform branch_totals_add(old, -1);
+        perform pipeline_totals_add(old, -1);
         if old.status in ('success', 'failure') then
             delete from recoveries where run_id = old.id;
             perform recoveries_around(old.pipeline_id, null, old.finished_at, old.id);
@@ -26,8 +33,8 @@ begin
     end if;
     if tg_op <> 'DELETE' then
         perform pg_advisory_xact_lock(7461002, new.pipeline_id);
-        perform rollup_add(new, 1);
-        perform pipeline_rollup_add(new, 1);
+        perform branch_totals_add(new, 1);
+        perform pipeline_totals_add(new, 1);
         if new.status in ('success', 'failure') then
             perform recoveries_around(new.pipeline_id, null, new.finished_at, new.id);
             perform recoveries_around(new.pipeline_id, new.branch, new.finished_at, new.id);
@@ -36,3 +43,7 @@ begin
     return null;
 end;
 $$;
+
+create or replace trigger runs_keep_totals
+after insert or update or delete on runs
+for each row execute function runs_keep_totals();

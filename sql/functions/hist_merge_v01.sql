@@ -1,0 +1,21 @@
+-- hist_merge: add histogram p_add to p_hist, bin by bin; the step of the hist_sum aggregate.
+create or replace function hist_merge(p_hist integer[], p_add integer[])
+returns integer[]
+language plpgsql
+immutable
+parallel safe
+as $$
+declare
+    bin integer;
+begin
+    if p_add is null then
+        return p_hist;
+    end if;
+    for bin in select generate_subscripts(p_add, 1) loop
+        if p_add[bin] <> 0 then
+            p_hist := hist_add(p_hist, bin, p_add[bin]);
+        end if;
+    end loop;
+    return p_hist;
+end;
+$$;
