@@ -93,3 +93,19 @@ _.pytestmark
 _.baseline
 _.template_url
 _._subreaper
+
+# Response fields only the JSON encoder reads (runs' jobs, deliveries, alerts).
+_.queue_sec
+_.runner_group
+_.runner_labels
+_.received_at
+_.sent_at
+
+# Protocols called by name: aiosmtpd handlers; migrations (excluded from the scan) call these.
+_.handle_DATA
+_.create_reader_role
+_.list_alerts
+_.alerts_test
+_._split_list
+_._addresses
+_._credentials_encrypted

@@ -5,17 +5,24 @@ The API's read routes and the Streamlit pages call these; neither writes aggrega
 
 from typing import Any
 
+from analytics.alerts import AlertCursor, AlertOut, alerts
+from analytics.github import deliveries, run_jobs
 from analytics.runs import Cursor, InvalidCursor, database_now, pipelines, runs, runs_by_id
 from analytics.summary import health, summary
 
 __all__ = [
+    "AlertCursor",
+    "AlertOut",
     "Cursor",
     "InvalidCursor",
+    "alerts",
     "daily_trends",
     "database_now",
+    "deliveries",
     "health",
     "health_table",
     "pipelines",
+    "run_jobs",
     "runs",
     "runs_by_id",
     "summary",
@@ -23,8 +30,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The history functions need pandas: imported on first use, so the API (which never calls
-    # them) does not load pandas in every worker.
+    # The history functions need pandas: imported on first use, so the API (which
+    # never calls them) does not load pandas in every worker.
     if name in {"daily_trends", "health_table"}:
         from analytics import history
 

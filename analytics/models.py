@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 
 class RunStatus(enum.StrEnum):
@@ -50,6 +50,12 @@ class RunOut(BaseModel):
     external_id: str | None
     source: str
     url: str | None
+    attempt: int | None = Field(
+        default=None, description="The CI run's attempt: a re-run of the same run is 2, 3..."
+    )
+    conclusion: str | None = Field(
+        default=None, description="The CI's own result as it sent it (GitHub's conclusion)."
+    )
 
     @field_validator("duration_sec")
     @classmethod
@@ -120,4 +126,55 @@ class PipelineOut(BaseModel):
     branches: list[str] = Field(description="Branches with runs, most recent first.")
     total_runs: int
     last_run_at: datetime | None
+    url: str | None = Field(
+        default=None, description="The pipeline in its CI (a GitHub workflow's page), if known."
+    )
     health: Health
+
+
+class StepOut(BaseModel):
+    number: int
+    name: str
+    status: str | None = None
+    conclusion: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def duration_sec(self) -> float | None:
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return (self.completed_at - self.started_at).total_seconds()
+
+
+class JobOut(BaseModel):
+    """A GitHub job of a run (from workflow_job deliveries)."""
+
+    id: int = Field(description="GitHub's job id.")
+    name: str
+    status: str = Field(description="GitHub's: queued, waiting, in_progress or completed.")
+    conclusion: str | None = Field(description="GitHub's, once completed.")
+    created_at: datetime | None = Field(description="Queued at.")
+    started_at: datetime | None
+    completed_at: datetime | None
+    queue_sec: float | None = Field(
+        description="started_at - created_at: the time it waited for a runner."
+    )
+    duration_sec: float | None = Field(description="completed_at - started_at.")
+    runner_name: str | None
+    runner_group: str | None
+    runner_labels: list[str]
+    url: str | None
+    steps: list[StepOut]
+
+
+class DeliveryOut(BaseModel):
+    """A GitHub webhook delivery as it arrived."""
+
+    id: str = Field(description="X-GitHub-Delivery.")
+    event: str
+    action: str | None
+    received_at: datetime
+    outcome: str = Field(description="stored (a run or job), or pong (a ping).")
+    run_id: int | None = Field(description="The run a workflow_run delivery set.")

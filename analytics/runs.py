@@ -48,7 +48,7 @@ class Cursor:
 _RUN_COLUMNS = """
     runs.id, pipelines.name as pipeline, runs.status, runs.started_at, runs.finished_at,
     runs.duration_sec, runs.branch, runs.commit, runs.triggered_by, runs.external_id,
-    runs.source, runs.url
+    runs.source, runs.url, runs.attempt, runs.conclusion
 """
 
 # Newest first through ix_runs_started_at_id; a filter left null falls away in the custom plan

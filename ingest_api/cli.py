@@ -25,6 +25,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.orm import sessionmaker
 
 from ingest_api import embedded_pg, migrate
+from ingest_api.alerts.settings import describe_alerts, write_alert_settings
 from ingest_api.config import (
     Settings,
     get_settings,
@@ -46,6 +47,10 @@ runs_app = typer.Typer(
     help="The stored runs: remove them by pipeline, source or age.", no_args_is_help=True
 )
 app.add_typer(runs_app, name="runs")
+alerts_app = typer.Typer(
+    help='Alert mail: check the SMTP set-up (README "Alerts").', no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
 # soft_wrap: a message is never broken inside a command or URL it names (someone copies those);
 # the terminal wraps long lines.
 console = Console(highlight=False, soft_wrap=True)
@@ -179,6 +184,8 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
     )
     console.print(f"  Database   {where}  (`pulse psql` opens a shell)")
     console.print(f"  Demo mode  {'on' if settings.demo else 'off'}")
+    for n, line in enumerate(describe_alerts(settings)):
+        console.print(f"  {'Alerts' if n == 0 else '':<10} {line}", markup=False)
     if new_token:
         console.print("\n  Ingest token (shown once; `pulse token` prints it again):")
         console.print(f"  [bold]{new_token}[/bold]")
@@ -225,6 +232,7 @@ def _supervise(settings: Settings, db: Database) -> None:
     try:
         console.print("Migrating the database …")
         _migrate(db.url)
+        write_alert_settings(db.url, settings, command="up")
         new_token = None
         if not settings.ingest_token and read_token_file(settings.token_file) is None:
             new_token = write_new_token(settings.token_file)
@@ -350,16 +358,21 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+
+    def log(line: str) -> None:
+        console.print(f"{time.strftime('%H:%M:%S')} {line}", markup=False)
+
     with _database(settings, start=False) as db:
+        write_alert_settings(db.url, settings, command="worker")
         engine = make_engine(db.url, pool_size=1)
         every = interval or settings.history_refresh_sec
         console.print(f"Worker: refreshing the daily history every {every:g} s.")
-        jobs.run(
-            engine,
-            interval_sec=every,
-            stop=stop,
-            log=lambda line: console.print(f"{time.strftime('%H:%M:%S')} {line}"),
-        )
+        console.print(f"Alerts: {'; '.join(describe_alerts(settings))}.", markup=False)
+        delivery = jobs.start_alert_delivery(db.url, settings, stop=stop, log=log)
+        jobs.run(engine, interval_sec=every, stop=stop, log=log)
+        if delivery is not None:
+            # An attempt under way ends within the SMTP timeout.
+            delivery.join(timeout=settings.smtp_timeout_sec + 5)
         engine.dispose()
     console.print("Worker stopped.")
 
@@ -659,6 +672,44 @@ def runs_delete(
             engine.dispose()
     rebuilt = f"; the rollups of {', '.join(removed)} are rebuilt" if removed else ""
     console.print(f"Removed {sum(removed.values())} runs{rebuilt}.", markup=False)
+
+
+@alerts_app.command("test")
+def alerts_test(
+    to: Annotated[
+        str | None, typer.Option(help="Comma-separated recipients. Default: PULSE_ALERT_TO.")
+    ] = None,
+) -> None:
+    """Send a test mail with the current SMTP settings and print what the server answered
+    (exit 0 when it took the mail, 1 when not)."""
+    from ingest_api.alerts.mail import test_message
+    from ingest_api.alerts.smtp import Mailer, SendFailed, hint
+
+    settings = _settings()
+    recipients = [r.strip() for r in to.split(",") if r.strip()] if to else settings.alert_to
+    if not recipients:
+        raise _fail("no recipient: set PULSE_ALERT_TO, or pass --to")
+    sender = settings.alert_from
+    if not sender:
+        raise _fail("no sender: set PULSE_ALERT_FROM (or PULSE_SMTP_USER)")
+    login = f" as {settings.smtp_user}" if settings.smtp_user else " without logging in"
+    console.print(
+        f"Sending a test mail from {sender} to {', '.join(recipients)} via "
+        f"{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security}){login} …",
+        markup=False,
+    )
+    mailer = Mailer(settings)
+    try:
+        reply = mailer.send(test_message(sender, recipients, settings.dashboard_url), recipients)
+    except SendFailed as exc:
+        err.print(f"[red]Not sent.[/red] The server answered: {escape(exc.detail)}")
+        advice = hint(exc.detail, settings)
+        if advice:
+            err.print(escape(advice))
+        raise typer.Exit(1) from None
+    finally:
+        mailer.close()
+    console.print(f"[green]Sent.[/green] The server answered: {escape(str(reply))}")
 
 
 def _iso_time(value: str, option: str) -> datetime:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_FILE = "ingest-token"  # noqa: S105 (a file name, not a secret)
@@ -44,8 +46,48 @@ class Settings(BaseSettings):
     history_refresh_sec: float = Field(
         default=60, gt=0, le=86_400, validation_alias="PULSE_HISTORY_REFRESH_SEC"
     )
+    # GitHub webhooks: the secrets deliveries are signed with (comma-separated, for rotation;
+    # unset: the route answers 403) and how a workflow run names its pipeline.
+    github_webhook_secret: str | None = Field(
+        default=None, validation_alias="PULSE_GITHUB_WEBHOOK_SECRET", repr=False
+    )
+    github_pipeline: str = Field(
+        default="{owner}/{repo}/{workflow}", validation_alias="PULSE_GITHUB_PIPELINE"
+    )
     # Set by `pulse up` / `pulse api` for their children when they run the embedded server.
     database_kind: str = Field(default="external", validation_alias="PULSE_DATABASE_KIND")
+    # Alert mail (README "Alerts"), sent by `pulse worker`. The password is never shown or
+    # logged; PULSE_SMTP_SECURITY comes after the credentials so its check can see them.
+    smtp_host: str = Field(default="smtp.gmail.com", validation_alias="PULSE_SMTP_HOST")
+    smtp_port: int = Field(default=587, ge=1, le=65_535, validation_alias="PULSE_SMTP_PORT")
+    smtp_user: str | None = Field(default=None, validation_alias="PULSE_SMTP_USER")
+    smtp_password: str | None = Field(
+        default=None, validation_alias="PULSE_SMTP_PASSWORD", repr=False
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", validation_alias="PULSE_SMTP_SECURITY"
+    )
+    smtp_ca_file: Path | None = Field(default=None, validation_alias="PULSE_SMTP_CA_FILE")
+    # One attempt's whole conversation with the server, connection included.
+    smtp_timeout_sec: float = Field(
+        default=30, gt=0, le=600, validation_alias="PULSE_SMTP_TIMEOUT_SEC"
+    )
+    alert_from_raw: str | None = Field(default=None, validation_alias="PULSE_ALERT_FROM")
+    alert_to_raw: Annotated[list[str] | None, NoDecode] = Field(
+        default=None, validation_alias="PULSE_ALERT_TO"
+    )
+    alert_branches_raw: Annotated[list[str] | None, NoDecode] = Field(
+        default=["main", "master"], validation_alias="PULSE_ALERT_BRANCHES"
+    )
+    alert_reminder_min: int = Field(
+        default=30, ge=0, le=525_600, validation_alias="PULSE_ALERT_REMINDER_MIN"
+    )
+    alert_policy: Literal["transitions", "every"] = Field(
+        default="transitions", validation_alias="PULSE_ALERT_POLICY"
+    )
+    alert_simulated: bool = Field(default=False, validation_alias="PULSE_ALERT_SIMULATED")
+    # The dashboard's address as people open it, for the links in alert mail; default ui_url.
+    dashboard_url_raw: str | None = Field(default=None, validation_alias="PULSE_DASHBOARD_URL")
 
     @field_validator("cors_origins_raw", mode="before")
     @classmethod
@@ -61,6 +103,70 @@ class Settings(BaseSettings):
         if value is not None and value.strip() in {"", "changeme", "change-me"}:
             raise ValueError("PULSE_INGEST_TOKEN holds a placeholder; set a real secret")
         return value
+
+    @field_validator("github_pipeline")
+    @classmethod
+    def _pipeline_template(cls, value: str) -> str:
+        try:
+            value.format(owner="o", repo="r", workflow="w", workflow_file="w.yml")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                "PULSE_GITHUB_PIPELINE may use {owner}, {repo}, {workflow} and {workflow_file}"
+                f" only ({exc})"
+            ) from None
+        return value
+
+    @field_validator("alert_to_raw", "alert_branches_raw", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("alert_to_raw")
+    @classmethod
+    def _addresses(cls, value: list[str] | None) -> list[str] | None:
+        for address in value or []:
+            if "@" not in parseaddr(address)[1]:
+                raise ValueError(f"PULSE_ALERT_TO: {address!r} is not a mail address")
+        return value
+
+    @field_validator("smtp_security")
+    @classmethod
+    def _credentials_encrypted(cls, value: str, info: ValidationInfo) -> str:
+        # A password in clear text is readable by anyone on the path; on loopback (a local
+        # relay, a test server) there is no path.
+        host = info.data.get("smtp_host", "")
+        credentials = info.data.get("smtp_user") or info.data.get("smtp_password")
+        if value == "none" and credentials and not _is_loopback(host):
+            raise ValueError(
+                f"PULSE_SMTP_SECURITY=none would send the SMTP credentials unencrypted to {host};"
+                " use starttls or tls, or a relay on this machine"
+            )
+        return value
+
+    @property
+    def alert_to(self) -> list[str]:
+        return self.alert_to_raw or []
+
+    @property
+    def alert_from(self) -> str | None:
+        return self.alert_from_raw or self.smtp_user
+
+    @property
+    def alert_branches(self) -> list[str] | None:
+        """The branches that alert; None: every branch (`*`)."""
+        raw = self.alert_branches_raw or []
+        return None if "*" in raw else raw
+
+    @property
+    def dashboard_url(self) -> str:
+        return (self.dashboard_url_raw or self.ui_url).rstrip("/")
+
+    @property
+    def github_webhook_secrets(self) -> list[str]:
+        raw = self.github_webhook_secret or ""
+        return [secret.strip() for secret in raw.split(",") if secret.strip()]
 
     @property
     def cors_origins(self) -> list[str]:
@@ -147,6 +253,15 @@ def _variable(loc: int | str) -> str:
 def _number(value: object) -> object:
     # `gt=0` arrives as 0.0 on a float field; people write 0.
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def read_token_file(path: Path) -> str | None:

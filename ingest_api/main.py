@@ -11,9 +11,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import sessionmaker
 
 from ingest_api import docs, errors, logs
+from ingest_api.alerts.routes import router as alerts_router
 from ingest_api.auth import TokenSource
 from ingest_api.config import Settings, get_settings
 from ingest_api.db import make_engine, make_write_pool
+from ingest_api.github.routes import router as github_router
 from ingest_api.live.hub import LiveHub, close_clients_first_on_signals
 from ingest_api.live.routes import router as live_router
 from ingest_api.metrics.routes import router as metrics_router
@@ -31,8 +33,10 @@ def _description(settings: Settings) -> str:
     return f"""
 CI/CD pipeline health: CI systems report runs, PostgreSQL stores them and computes the figures.
 
-**Access.** Ingest (`/api/events/*`) needs `Authorization: Bearer <PULSE_INGEST_TOKEN>`; reads are
-open. `POST /api/simulate` is open in demo mode only (`PULSE_DEMO=true`).
+**Access.** Ingest (`/api/events/*`, `DELETE`) needs `Authorization: Bearer
+<PULSE_INGEST_TOKEN>`; `/api/webhooks/github` needs GitHub's signature
+(`PULSE_GITHUB_WEBHOOK_SECRET`); reads are open. `POST /api/simulate` is open in demo mode only
+(`PULSE_DEMO=true`).
 
 **Errors.** Every 4xx/5xx body is `{{"error": "<Kind>", "detail": <message or
 [{{"field": ..., "message": ...}}]>}}`. Kinds: `ValidationError` 422 (malformed JSON included),
@@ -122,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs_router,
         metrics_router,
         simulate_router,
+        github_router,
+        alerts_router,
         live_router,
     ):
         app.include_router(router)

@@ -19,10 +19,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from analytics.models import RunStatus
@@ -55,6 +57,8 @@ class Pipeline(Base):
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True, index=True)
     created_at: Mapped[datetime] = _timestamp(default_now=True)
+    # The pipeline in its CI (a GitHub workflow's page), set by the webhook.
+    url: Mapped[str | None] = mapped_column(String(2048))
 
     runs: Mapped[list[Run]] = relationship(back_populates="pipeline", lazy="raise")
 
@@ -69,6 +73,7 @@ class Run(Base):
             "duration_sec is null or (duration_sec >= 0 and duration_sec <= 3024000)",
             name="duration_sec_range",
         ),
+        CheckConstraint("attempt is null or attempt between 1 and 1000000", name="attempt_range"),
         CheckConstraint(
             "started_at >= '2000-01-01 00:00:00+00' and started_at < '2200-01-01 00:00:00+00'",
             name="started_at_range",
@@ -101,6 +106,12 @@ class Run(Base):
             postgresql_where=text("status IN ('success', 'failure')"),
         ),
         Index(
+            "ix_runs_pipeline_id_commit",
+            "pipeline_id",
+            "commit",
+            postgresql_where=text("attempt IS NOT NULL"),
+        ),
+        Index(
             "ix_runs_decided_finished_at",
             text("finished_at DESC"),
             text("id DESC"),
@@ -124,6 +135,9 @@ class Run(Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     created_at: Mapped[datetime] = _timestamp(default_now=True)
     updated_at: Mapped[datetime] = _timestamp(default_now=True)
+    # A CI run's attempt (a re-run is 2) and the CI's own conclusion, as it sent them.
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    conclusion: Mapped[str | None] = mapped_column(String(64))
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="runs", lazy="raise")
 
@@ -236,6 +250,10 @@ class DailyFigures:
     recoveries: Mapped[int] = mapped_column(BigInteger)
     mean_time_to_green_sec: Mapped[float | None] = mapped_column(Double)
     refreshed_at: Mapped[datetime] = _timestamp(default_now=True)
+    # Where runs record their attempt: the success rate of attempt 1, and re-runs that passed
+    # a commit whose earlier attempt failed.
+    first_try_success_rate: Mapped[float | None] = mapped_column(Double)
+    rerun_recoveries: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class HistoryPipelineDay(DailyFigures, Base):
@@ -281,3 +299,125 @@ class HistoryState(Base):
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     refreshed_at: Mapped[datetime | None] = _timestamp(nullable=True)
     full_refreshed_at: Mapped[datetime | None] = _timestamp(nullable=True)
+
+
+class GithubDelivery(Base):
+    """A GitHub webhook delivery that was stored: its id makes a redelivery a no-op."""
+
+    __tablename__ = "github_deliveries"
+    __table_args__ = (Index("ix_github_deliveries_received_at", "received_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = _timestamp(default_now=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class GithubJob(Base):
+    """A job of a GitHub workflow run, by GitHub's job id; linked to its run by (run id,
+    attempt), so a job that arrives before its run is kept and joins it later."""
+
+    __tablename__ = "github_jobs"
+    __table_args__ = (Index("ix_github_jobs_run_id_run_attempt", "run_id", "run_attempt"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger)
+    run_attempt: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(64))
+    conclusion: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    started_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    completed_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    runner_name: Mapped[str | None] = mapped_column(String(1024))
+    runner_group: Mapped[str | None] = mapped_column(String(1024))
+    runner_labels: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    steps: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    updated_at: Mapped[datetime] = _timestamp(default_now=True)
+
+
+class AlertSettings(Base):
+    """One row: what the alert decision reads (written by `pulse up` / `pulse worker` from
+    their settings at start; the last writer wins)."""
+
+    __tablename__ = "alert_settings"
+    __table_args__ = (
+        CheckConstraint("id", name="one_row"),
+        CheckConstraint("policy in ('transitions', 'every')", name="policy"),
+        CheckConstraint("reminder_min >= 0", name="reminder_min"),
+    )
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    branches: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    policy: Mapped[str] = mapped_column(String(16), server_default="transitions")
+    reminder_min: Mapped[int] = mapped_column(Integer, server_default="30")
+    simulated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    updated_at: Mapped[datetime] = _timestamp(default_now=True)
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class AlertState(Base):
+    """Each (pipeline, alerting branch)'s state as the alerts last decided it, and the thread
+    (the episode's 'failing' alert) its mails join (sql/functions/alert_decide_v01.sql)."""
+
+    __tablename__ = "alert_states"
+
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True
+    )
+    branch: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    failing_since: Mapped[datetime | None] = _timestamp(nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_green_commit: Mapped[str | None] = mapped_column(String(64))
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_alert_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    # The latest decided run the state was decided by: a newer one of the same result takes
+    # the fast path.
+    latest_finished_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    latest_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = _timestamp(default_now=True)
+
+
+class Alert(Base):
+    """A mail to send: written in the run's transaction, delivered by `pulse worker`."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint("kind in ('failing', 'reminder', 'recovered', 'failure')", name="kind"),
+        CheckConstraint("state in ('pending', 'sent', 'failed', 'skipped')", name="state"),
+        Index("ix_alerts_due", "next_attempt_at", postgresql_where=text("state = 'pending'")),
+        Index("ix_alerts_pipeline_id_id", "pipeline_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    branch: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("runs.id", ondelete="SET NULL")
+    )
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = _timestamp(default_now=True)
+    state: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = _timestamp(default_now=True)
+    sent_at: Mapped[datetime | None] = _timestamp(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    facts: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class AlertAttempt(Base):
+    """One delivery attempt of an alert and what the mail server said."""
+
+    __tablename__ = "alert_attempts"
+    __table_args__ = (Index("ix_alert_attempts_alert_id", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime] = _timestamp(default_now=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)

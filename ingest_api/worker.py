@@ -1,5 +1,6 @@
-"""`pulse worker`: background jobs. Today one: refreshing the daily history (every
-PULSE_HISTORY_REFRESH_SEC, a minute by default).
+"""`pulse worker`: background jobs. Refreshing the daily history (every
+PULSE_HISTORY_REFRESH_SEC, a minute by default), and delivering alert mail in a thread of its
+own (ingest_api/alerts/delivery.py), so a hung SMTP server never delays a refresh.
 
 The refresh itself is SQL (refresh_history in sql/functions/refresh_history_v01.sql): it recomputes
 only the days that changed and holds an advisory lock, so any number of workers may run and
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
+
+from ingest_api.alerts import delivery
+from ingest_api.config import Settings
 
 _REFRESH = text("select * from refresh_history(:full, :wait)")
 
@@ -65,3 +69,17 @@ def run(
                     f"{result.branch_days} branch-days in {result.elapsed_ms:.0f} ms"
                 )
         stop.wait(interval_sec)
+
+
+def start_alert_delivery(
+    database_url: str,
+    settings: Settings,
+    *,
+    stop: threading.Event,
+    log: Callable[[str], None],
+) -> threading.Thread | None:
+    """Deliver alerts until `stop` is set; None when PULSE_ALERT_TO names nobody (alerts are
+    then recorded, and kept for an hour should delivery start)."""
+    if not settings.alert_to:
+        return None
+    return delivery.start(database_url, settings, stop, log)

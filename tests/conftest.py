@@ -13,8 +13,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy import Engine, make_url
@@ -23,6 +26,9 @@ from sqlalchemy.orm import Session
 from ingest_api import migrate
 from ingest_api.db import libpq_url, make_engine
 from ingest_api.embedded_pg import EmbeddedPostgres
+from ingest_api.main import create_app
+from tests.api.support import Api, ApiFactory, make_settings
+from tests.support import live_server
 
 TEMPLATE = "pulse_test_template"
 
@@ -108,3 +114,25 @@ def session(shared_engine: Engine) -> Iterator[Session]:
         with Session(bind=connection, join_transaction_mode="create_savepoint") as sess:
             yield sess
         transaction.rollback()
+
+
+@pytest.fixture
+def api_factory(db_url: str, tmp_path: Path) -> ApiFactory:
+    """Start the real app on a real socket, with settings overridden as given."""
+
+    @contextmanager
+    def start(**overrides: Any) -> Iterator[Api]:
+        settings = make_settings(db_url, tmp_path, **overrides)
+        with (
+            live_server(create_app(settings)) as url,
+            httpx.Client(base_url=url, timeout=60) as client,
+        ):
+            yield Api(url=url, db_url=db_url, client=client)
+
+    return start
+
+
+@pytest.fixture
+def api(api_factory: ApiFactory) -> Iterator[Api]:
+    with api_factory() as running:
+        yield running

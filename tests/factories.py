@@ -25,6 +25,8 @@ def event_body(
     external_id: str | None = None,
     source: str | None = None,
     url: str | None = None,
+    attempt: int | None = None,
+    conclusion: str | None = None,
 ) -> dict[str, Any]:
     """A JSON body for POST /api/events/run; None leaves a field out."""
     body: dict[str, Any] = {
@@ -41,6 +43,8 @@ def event_body(
         "external_id": external_id,
         "source": source,
         "url": url,
+        "attempt": attempt,
+        "conclusion": conclusion,
     }
     return {key: value for key, value in body.items() if value is not None}
 

@@ -118,3 +118,18 @@ def test_history_bench_smoke() -> None:
     assert all(ms > 0 for ms in measures.values()), output
     assert re.search(r"^incremental refresh <= 1000 ms: (PASS|FAIL)$", stdout, re.M)
     assert re.search(r"^a year of trends <= 100 ms: (PASS|FAIL)$", stdout, re.M)
+
+
+def test_alerts_bench_smoke() -> None:
+    """`python -m bench.alerts` for seconds: both phases, the drain, each mail once."""
+    returncode, stdout, output = run_bench(
+        "alerts", "--seconds", "1", "--clients", "2", "--transitions", "50", timeout=300
+    )
+    assert returncode == 0, output
+    rows = re.findall(r"^(off|on \(1 in 10\))\s*\|\s+(\d+) \|\s+(\d+) \|\s+(\d+) \|", stdout, re.M)
+    assert [row[0] for row in rows] == ["off", "on (1 in 10)"], output
+    assert all(int(row[1]) > 0 and int(row[3]) == 0 for row in rows), output
+    assert re.search(
+        r"^drain: 50 transitions in one commit -> 50 mails \(50 distinct\)", stdout, re.M
+    )
+    assert re.search(r"^goal: on >= 0\.9 x off: (PASS|FAIL)$", stdout, re.M), output

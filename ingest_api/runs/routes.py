@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request, Response
 
 import analytics
-from analytics.models import RunOut, RunStatus
+from analytics.models import JobOut, RunOut, RunStatus
 from ingest_api.auth import IngestAuth
 from ingest_api.db import SessionDep
 from ingest_api.errors import NotFound, ValidationFailed, documented
@@ -111,3 +111,17 @@ def delete_run(session: SessionDep, run_id: Annotated[int, Path(ge=1, le=2**63 -
     if removed is None:
         raise NotFound(f"no run has id {run_id}")
     return removed
+
+
+@router.get(
+    "/{run_id}/jobs",
+    responses=documented({404: "No run has this id.", 422: "The id is not a positive integer."}),
+)
+def run_jobs(session: SessionDep, run_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> list[JobOut]:
+    """The jobs of a GitHub run (from workflow_job deliveries), in the order they started:
+    runner, queue time (started - created), duration and steps. Runs that did not come from
+    the webhook have none."""
+    jobs = analytics.run_jobs(session, run_id)
+    if jobs is None:
+        raise NotFound(f"no run has id {run_id}")
+    return jobs

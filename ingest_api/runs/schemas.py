@@ -95,6 +95,18 @@ class RunEvent(BaseModel):
     url: str | None = Field(
         default=None, max_length=2048, description="Link to the run in the CI system (http(s))."
     )
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="The CI run's attempt (GitHub's run_attempt): a re-run of a run is 2, 3...",
+    )
+    conclusion: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The CI's own result as it names it (e.g. GitHub's `timed_out`); status "
+        "carries its meaning for the figures.",
+    )
 
     # Fields the body carried that a run does not have (X-Pulse-Ignored-Fields).
     _ignored: list[str] = PrivateAttr(default_factory=list)
@@ -125,7 +137,9 @@ class RunEvent(BaseModel):
     def _strip(cls, value: str | None) -> str | None:
         return None if value is None else value.strip()
 
-    @field_validator("pipeline", "branch", "commit", "triggered_by", "external_id", "source", "url")
+    @field_validator(
+        "pipeline", "branch", "commit", "triggered_by", "external_id", "source", "url", "conclusion"
+    )
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.

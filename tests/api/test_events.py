@@ -29,6 +29,8 @@ class TestIngestRun:
             "external_id": None,
             "source": "api",
             "url": None,
+            "attempt": None,
+            "conclusion": None,
         }
         assert isinstance(run["id"], int)
 

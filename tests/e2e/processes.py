@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,12 +124,18 @@ class PulseUp:
 
 @contextmanager
 def pulse_up(
-    data_dir: Path, log_path: Path, *, port: int | None = None, ignore_sigint: bool = False
+    data_dir: Path,
+    log_path: Path,
+    *,
+    port: int | None = None,
+    ignore_sigint: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[PulseUp]:
     """Start `pulse up` and wait for its banner; stop it (SIGTERM) afterwards if still running.
-    `ignore_sigint`: start it as a script's `pulse up &` does, with SIGINT ignored."""
+    `ignore_sigint`: start it as a script's `pulse up &` does, with SIGINT ignored.
+    `extra_env`: more settings for it (e.g. PULSE_GITHUB_WEBHOOK_SECRET)."""
     port = port or free_port()
-    env = pulse_env(data_dir, PULSE_API_PORT=str(port))
+    env = pulse_env(data_dir, PULSE_API_PORT=str(port), **(extra_env or {}))
     argv = [sys.executable, "-m", "ingest_api", "up"]
     if ignore_sigint:
         # The shell's `trap '' INT` is inherited through exec, as by a background job's command.

@@ -7,10 +7,14 @@ server. Screenshots and the first-load figures land in the artifacts folder (see
 from __future__ import annotations
 
 import gzip
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import signal
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,6 +76,39 @@ def product(tmp_path: Path) -> Iterator[PulseUp]:
         pytest.fail("the dashboard is not built: `make test` builds it (`make dashboard`)")
     with pulse_up(tmp_path / "data", tmp_path / "pulse-up.log") as up:
         yield up
+
+
+GITHUB_SECRET = secrets.token_hex(16)
+
+
+@pytest.fixture
+def github_product(tmp_path: Path) -> Iterator[PulseUp]:
+    """`pulse up` that takes GitHub webhook deliveries signed with GITHUB_SECRET."""
+    if not (UI_DIST / "index.html").is_file():
+        pytest.fail("the dashboard is not built: `make test` builds it (`make dashboard`)")
+    extra = {"PULSE_GITHUB_WEBHOOK_SECRET": GITHUB_SECRET}
+    with pulse_up(tmp_path / "data", tmp_path / "pulse-up.log", extra_env=extra) as up:
+        yield up
+
+
+def deliver(up: PulseUp, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """POST one delivery, signed as GitHub signs it (HMAC-SHA256 of the body)."""
+    body = json.dumps(payload).encode()
+    signature = hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = httpx.post(
+        f"{up.api_url}/api/webhooks/github",
+        content=body,
+        headers={
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={signature}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    assert answer["outcome"] == "stored", answer
+    return answer
 
 
 def ui_url(up: PulseUp) -> str:
@@ -242,10 +279,12 @@ class TestDashboard:
 
         # The running run says how long it has run, and the figure moves on by itself.
         running = rows.first.locator('td[data-label="Duration"]')
-        expect(running).to_have_text(re.compile(r"^running \d+ s$"))
+        # On a loaded machine the page may come up a minute after the run started.
+        counting = re.compile(r"^running (\d+ s|\d+m \d\ds)$")
+        expect(running).to_have_text(counting)
         shown = running.inner_text()
-        expect(running).not_to_have_text(shown, timeout=5_000)
-        expect(running).to_have_text(re.compile(r"^running \d+ s$"))
+        expect(running).not_to_have_text(shown, timeout=15_000)
+        expect(running).to_have_text(counting)
         assert table_overflow(page) <= 0, "a running row widens the table past 1440 px"
         page.set_viewport_size({"width": 1280, "height": 900})
         assert table_overflow(page) <= 0, "a running row widens the table past 1280 px"
@@ -323,7 +362,7 @@ class TestDashboard:
             with psycopg.connect(db_url, autocommit=True) as conn:
                 conn.execute(
                     "select ingest_run('web', 'failure', now() - interval '1 second', now(),"
-                    " 1, 'main', %s, 'octocat', 'e2e', 'missed-1', null)",
+                    " 1, 'main', %s, 'octocat', 'e2e', 'missed-1', null, null, null)",
                     ("f" * 40,),
                 )
         finally:
@@ -356,6 +395,154 @@ class TestDashboard:
         expect(page.locator("table.runs tbody tr")).to_have_count(20, timeout=WAIT_MS)
         page.set_viewport_size(WIDE)  # type: ignore[arg-type]
         screenshot(page, artifacts, "simulated-wide")
+
+    def test_github_rerun_jobs_and_workflow_link(
+        self, github_product: PulseUp, browser: Browser, artifacts: Path
+    ) -> None:
+        up = github_product
+        repository = {"full_name": "acme/web", "html_url": "https://github.com/acme/web"}
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+
+        def at(seconds: int) -> str:
+            return (t0 + timedelta(seconds=seconds)).isoformat()
+
+        # Attempt 2 of run 7001 timed out; its one job waited 95 s for a Windows runner.
+        deliver(
+            up,
+            "workflow_run",
+            {
+                "action": "completed",
+                "repository": repository,
+                "workflow_run": {
+                    "id": 7001,
+                    "name": "CI",
+                    "path": ".github/workflows/ci.yml",
+                    "run_attempt": 2,
+                    "status": "completed",
+                    "conclusion": "timed_out",
+                    "head_branch": "main",
+                    "head_sha": "9f" * 20,
+                    "html_url": "https://github.com/acme/web/actions/runs/7001",
+                    "created_at": at(0),
+                    "run_started_at": at(0),
+                    "updated_at": at(1000),
+                    "triggering_actor": {"login": "hubot"},
+                },
+            },
+        )
+        # (name, start, end) in seconds after the job started: Test is the slowest, then Build.
+        step_spans = [
+            ("Set up job", 0, 4),
+            ("Build", 4, 130),
+            ("Test", 130, 890),
+            ("Upload", 890, 905),
+        ]
+        deliver(
+            up,
+            "workflow_job",
+            {
+                "action": "completed",
+                "repository": repository,
+                "workflow_job": {
+                    "id": 9001,
+                    "run_id": 7001,
+                    "run_attempt": 2,
+                    "name": "test",
+                    "status": "completed",
+                    "conclusion": "timed_out",
+                    "html_url": "https://github.com/acme/web/actions/runs/7001/job/9001",
+                    "created_at": at(0),
+                    "started_at": at(95),
+                    "completed_at": at(95 + 905),
+                    "runner_name": "win-runner-3",
+                    "runner_group_name": "self-hosted",
+                    "labels": ["self-hosted", "windows"],
+                    "steps": [
+                        {
+                            "name": name,
+                            "number": number,
+                            "status": "completed",
+                            "conclusion": "failure" if name == "Test" else "success",
+                            "started_at": at(95 + start),
+                            "completed_at": at(95 + end),
+                        }
+                        for number, (name, start, end) in enumerate(step_spans, start=1)
+                    ],
+                },
+            },
+        )
+        token = up.printed_token()
+        assert token
+        post_run(up, token, pipeline="docs", status="success", duration_sec=12, commit="d" * 40)
+
+        page = open_dashboard(browser, ui_url(up), WIDE)
+        expect(page.locator(".conn__state")).to_have_text("Live", timeout=WAIT_MS)
+        rows = page.locator("table.runs tbody tr")
+        expect(rows).to_have_count(2, timeout=WAIT_MS)
+        github_run = rows.filter(has=page.locator("th", has_text="acme/web/CI"))
+        status = github_run.locator('td[data-label="Status"]')
+        expect(status).to_contain_text("failure")
+        expect(status).to_contain_text("timed out")
+        expect(status.locator(".tag", has_text="attempt 2")).to_be_visible()
+        expect(rows.filter(has_text="docs").locator(".tag")).to_have_count(0)
+
+        for width in (WIDE["width"], 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            assert table_overflow(page) <= 0, f"the runs table overflows at {width} px"
+        page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+
+        # From the keyboard: Enter on the run opens its jobs, Escape closes them, back on the run.
+        trigger = page.get_by_role("button", name="acme/web/CI jobs")
+        trigger.focus()
+        page.keyboard.press("Enter")
+        expect(trigger).to_have_attribute("aria-expanded", "true")
+        panel = page.get_by_role("region", name="Jobs of acme/web/CI")
+        job = panel.locator(".job")
+        expect(job).to_have_count(1, timeout=WAIT_MS)
+        expect(job.locator(".badge")).to_have_text(re.compile(r"timed out"))
+        expect(job).to_contain_text("win-runner-3")
+        expect(job).to_contain_text("self-hosted")
+        expect(job.locator(".labels li")).to_have_text(["self-hosted", "windows"])
+        expect(job.locator("dt", has_text="Queued").locator("+ dd")).to_have_text("1m 35s")
+        expect(job.locator("dt", has_text="Duration").locator("+ dd")).to_have_text("15m 05s")
+        expect(job.locator(".step__name")).to_have_text(["Test · failure", "Build", "Upload"])
+        expect(job.locator(".step__time")).to_have_text(["12m 40s", "2m 06s", "15 s"])
+        # Everything in the open run fits the laptop's width too.
+        for width in (WIDE["width"], 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            assert table_overflow(page) <= 0, f"the open jobs widen the table at {width} px"
+        page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+        screenshot(page, artifacts, "github-jobs-wide")
+        page.set_viewport_size(NARROW)  # type: ignore[arg-type]
+        screenshot(page, artifacts, "github-jobs-narrow")
+        page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+        page.keyboard.press("Escape")
+        expect(panel).to_have_count(0)
+        expect(trigger).to_be_focused()
+
+        # A click on a run from the ingest API, which has no jobs, says where jobs come from.
+        rows.filter(has_text="docs").locator('td[data-label="Branch"]').click()
+        empty = page.get_by_role("region", name="Jobs of docs")
+        expect(empty).to_contain_text(
+            "No jobs recorded for this run — jobs come from GitHub's workflow_job webhook",
+            timeout=WAIT_MS,
+        )
+        empty.get_by_role("button", name="Close jobs").click()
+        expect(empty).to_have_count(0)
+        expect(page.get_by_role("button", name="docs jobs")).to_be_focused()
+
+        # The Pipelines panel links the workflow; the name beside it still filters.
+        workflow = page.get_by_role("link", name="acme/web/CI workflow (opens in a new tab)")
+        expect(workflow).to_have_attribute(
+            "href", "https://github.com/acme/web/actions/workflows/ci.yml"
+        )
+        expect(workflow).to_have_attribute("target", "_blank")
+        assert "noopener" in (workflow.get_attribute("rel") or "")
+        expect(page.locator(".pipelines a")).to_have_count(1)
+        page.locator(".pipelines").get_by_role("button", name="acme/web/CI", exact=True).click()
+        expect(page).to_have_url(re.compile(r"[?&]pipeline=acme%2Fweb%2FCI(&|$)"))
+        expect(rows).to_have_count(1, timeout=WAIT_MS)
+        expect(workflow).to_be_visible()
 
 
 def record_first_load(browser: Browser, url: str, artifacts: Path) -> None:

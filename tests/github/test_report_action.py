@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 
 from ingest_api.processes import free_port
-from tests.api.conftest import api as api
-from tests.api.conftest import api_factory as api_factory
 from tests.api.support import TOKEN, Api
 
 ACTION = Path(__file__).resolve().parents[2] / ".github" / "actions" / "report-run"
@@ -167,6 +165,8 @@ class TestReportRun:
             "external_id": EXTERNAL_ID,
             "source": "github-action",
             "url": RUN_URL,
+            "attempt": 2,
+            "conclusion": None,
         }
         assert at(running["started_at"]) == recorded
         assert start.outputs == {"run-id": str(running["id"])}

@@ -108,6 +108,49 @@ class TestDailyHistory:
             2, 1, 0, 1, 0, 0, 1.0, 40.0, 40.0, 40.0, 1, 79210.0
         )  # fmt: skip
 
+    def test_first_try_figures_where_attempts_are_recorded(self, session: Session) -> None:
+        # Commit a fails on attempt 1 (D1) and passes when re-run (D2); commit b passes at once;
+        # a run without an attempt (the API's) counts in neither figure.
+        def run(commit: str, attempt: int | None, status: str, day: date, hour: int) -> None:
+            fields: dict[str, Any] = {"attempt": attempt} if attempt is not None else {}
+            ingest(
+                session,
+                pipeline="web",
+                status=status,
+                started_at=at(day, hour),
+                duration_sec=60,
+                commit=commit,
+                **fields,
+            )
+
+        run("a", 1, "failure", D1, 10)
+        run("b", 1, "success", D1, 11)
+        run("c", None, "failure", D1, 12)
+        run("a", 2, "success", D2, 9)
+        refresh(session)
+        got = {
+            day: (rate, reruns)
+            for day, rate, reruns in session.execute(
+                text(
+                    "select day, first_try_success_rate, rerun_recoveries"
+                    " from daily_pipeline_history where pipeline = 'web'"
+                )
+            )
+        }
+        assert got == {D1: (0.5, 0), D2: (None, 1)}
+        branch_row = session.execute(
+            text(
+                "select first_try_success_rate, rerun_recoveries from daily_branch_history"
+                " where pipeline = 'web' and branch = 'main' and day = :day"
+            ),
+            {"day": D2},
+        ).one()
+        assert tuple(branch_row) == (None, 1)
+        staged = session.execute(
+            text("select attempt from runs_staged where commit_sha = 'a' order by attempt")
+        ).scalars()
+        assert list(staged) == [1, 2]
+
     def test_runs_staged(self, session: Session) -> None:
         run = ingest(
             session,

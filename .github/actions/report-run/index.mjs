@@ -255,6 +255,9 @@ async function report() {
     source: SOURCE,
     url: runUrl(),
   };
+  // A re-run of the workflow is the same run id with a later attempt: the dashboard shows it.
+  const attempt = Number.parseInt(env("GITHUB_RUN_ATTEMPT") ?? "", 10);
+  if (Number.isInteger(attempt) && attempt >= 1) body.attempt = attempt;
 
   if (externalId) {
     const variable = startedAtVariable(externalId);

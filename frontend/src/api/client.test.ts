@@ -26,6 +26,19 @@ describe("api client", () => {
     expect(await createClient("http://api.test", respond(200, [])).getRuns()).toEqual({ runs: [], nextCursor: null });
   });
 
+  it("asks for a run's jobs by its id, and throws the 404 envelope of an unknown run", async () => {
+    const ok = respond(200, []);
+    expect(await createClient("http://api.test", ok).getRunJobs(42)).toEqual([]);
+    expect(ok.mock.calls[0]?.[0]).toBe("http://api.test/api/runs/42/jobs");
+
+    const missing = respond(404, { error: "NotFound", detail: "No run has id 42." });
+    await expect(createClient("http://api.test", missing).getRunJobs(42)).rejects.toMatchObject({
+      status: 404,
+      kind: "NotFound",
+      message: "NotFound: No run has id 42.",
+    });
+  });
+
   it("posts the simulate body as JSON", async () => {
     const fetchImpl = respond(200, { created: 50, pipelines: ["web"] });
     await createClient("http://api.test", fetchImpl).simulate({ count: 50, fail_rate: 0.25 }, { pipelines: ["web"] });

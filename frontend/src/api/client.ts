@@ -8,6 +8,8 @@ export type Health = Schemas["Health"];
 export type Run = Schemas["RunOut"];
 export type RunStatus = Schemas["RunStatus"];
 export type Pipeline = Schemas["PipelineOut"];
+export type Job = Schemas["JobOut"];
+export type JobStep = Schemas["StepOut"];
 export type SimulateResult = Schemas["SimulateOut"];
 export type SimulateRequest = Schemas["SimulateRequest"];
 
@@ -70,6 +72,8 @@ export function createClient(baseUrl: string, fetchImpl: typeof fetch = (...args
     getSummary: (query: SummaryQuery = {}) => request<Summary>("GET", "/api/metrics/summary", query),
     getRuns,
     getPipelines: () => request<Pipeline[]>("GET", "/api/pipelines"),
+    /** A run's CI jobs; [] for a run that did not come from GitHub's webhook. */
+    getRunJobs: (runId: number) => request<Job[]>("GET", `/api/runs/${encodeURIComponent(runId)}/jobs`),
     simulate: (query: SimulateQuery, body: SimulateRequest) =>
       request<SimulateResult>("POST", "/api/simulate", query, body),
   };

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Alerts
+         * @description Alerts, newest first, with their delivery: state (pending, sent, failed, skipped),
+         *     attempts and the last error. The next page's cursor is in the X-Next-Cursor and Link
+         *     headers.
+         */
+        get: operations["list_alerts_api_alerts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events/run": {
         parameters: {
             query?: never;
@@ -162,6 +184,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Jobs
+         * @description The jobs of a GitHub run (from workflow_job deliveries), in the order they started:
+         *     runner, queue time (started - created), duration and steps. Runs that did not come from
+         *     the webhook have none.
+         */
+        get: operations["run_jobs_api_runs__run_id__jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/simulate": {
         parameters: {
             query?: never;
@@ -176,6 +220,68 @@ export interface paths {
          * @description Seed demo runs (source "simulator") through the ingest path. Demo mode only; no token.
          */
         post: operations["simulate_api_simulate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a GitHub webhook delivery
+         * @description Connect a repository or a whole organisation: Settings → Webhooks → payload URL
+         *     `<PULSE_PUBLIC_URL>/api/webhooks/github`, content type `application/json`, the secret of
+         *     `PULSE_GITHUB_WEBHOOK_SECRET`, events **Workflow runs** and **Workflow jobs**. The ingest token
+         *     is not used: each delivery is checked by its `X-Hub-Signature-256` (HMAC-SHA256 of the body;
+         *     several comma-separated secrets are accepted, for rotation).
+         *
+         *     - `workflow_run` → a run: source `github`, external_id `<run id>-<run_attempt>` (each attempt
+         *       is its own run; a missing run_attempt is 1), pipeline `PULSE_GITHUB_PIPELINE` (default
+         *       `{owner}/{repo}/{workflow}`; a workflow without a name is named by its file), branch
+         *       `head_branch`, commit `head_sha`, triggered_by `triggering_actor.login` (else
+         *       `actor.login`), url `html_url`, started_at `run_started_at` (else `created_at`), and when
+         *       completed finished_at `updated_at` (never before the start). Status from the run's `status`
+         *       and `conclusion`, not the delivery's action: requested, queued, waiting, pending,
+         *       in_progress → running; success, neutral → success; failure, timed_out, startup_failure →
+         *       failure; cancelled, stale → cancelled; skipped, action_required → skipped; another
+         *       conclusion → failure. A late event never reopens a finished run.
+         *     - `workflow_job` → the run's jobs (`GET /api/runs/{id}/jobs`), linked by run id and attempt;
+         *       a job may arrive before its run.
+         *     - `ping` → recorded; any other event → 202, ignored, nothing written.
+         *
+         *     A repeated `X-GitHub-Delivery` answers 200 (`duplicate`) and writes nothing; a refused
+         *     delivery (401, 422) is not recorded, so GitHub's redelivery of it goes through.
+         */
+        post: operations["github_webhook_api_webhooks_github_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/github/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deliveries
+         * @description The latest deliveries GitHub sent, newest first: what arrived and what became of it.
+         *     Refused deliveries (401, 422) are not listed: GitHub's own delivery log shows those.
+         */
+        get: operations["list_deliveries_api_webhooks_github_deliveries_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -206,6 +312,79 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AlertOut
+         * @description An alert: what happened to a branch, and whether its mail went out.
+         */
+        AlertOut: {
+            /** Attempts */
+            attempts: number;
+            /** Branch */
+            branch: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description failing (a branch started failing), reminder (still failing), recovered, or failure (each failure, with PULSE_ALERT_POLICY=every).
+             * @enum {string}
+             */
+            kind: "failing" | "reminder" | "recovered" | "failure";
+            /**
+             * Last Error
+             * @description The last attempt's error as the SMTP server or network gave it (credentials removed); null once sent.
+             */
+            last_error: string | null;
+            /** Pipeline */
+            pipeline: string;
+            /**
+             * Run Id
+             * @description The run that raised it; null once that run is removed.
+             */
+            run_id: number | null;
+            /** Sent At */
+            sent_at: string | null;
+            /**
+             * State
+             * @description pending (to send, or to retry), sent, failed (gave up after 24 h of errors), skipped (recorded more than 1 h before mail could be delivered).
+             * @enum {string}
+             */
+            state: "pending" | "sent" | "failed" | "skipped";
+        };
+        /**
+         * DeliveryOut
+         * @description A GitHub webhook delivery as it arrived.
+         */
+        DeliveryOut: {
+            /** Action */
+            action: string | null;
+            /** Event */
+            event: string;
+            /**
+             * Id
+             * @description X-GitHub-Delivery.
+             */
+            id: string;
+            /**
+             * Outcome
+             * @description stored (a run or job), or pong (a ping).
+             */
+            outcome: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /**
+             * Run Id
+             * @description The run a workflow_run delivery set.
+             */
+            run_id: number | null;
+        };
         /**
          * ErrorOut
          * @description The error envelope: the body of every 4xx and 5xx answer.
@@ -317,6 +496,58 @@ export interface components {
             version: string;
         };
         /**
+         * JobOut
+         * @description A GitHub job of a run (from workflow_job deliveries).
+         */
+        JobOut: {
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Conclusion
+             * @description GitHub's, once completed.
+             */
+            conclusion: string | null;
+            /**
+             * Created At
+             * @description Queued at.
+             */
+            created_at: string | null;
+            /**
+             * Duration Sec
+             * @description completed_at - started_at.
+             */
+            duration_sec: number | null;
+            /**
+             * Id
+             * @description GitHub's job id.
+             */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Queue Sec
+             * @description started_at - created_at: the time it waited for a runner.
+             */
+            queue_sec: number | null;
+            /** Runner Group */
+            runner_group: string | null;
+            /** Runner Labels */
+            runner_labels: string[];
+            /** Runner Name */
+            runner_name: string | null;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @description GitHub's: queued, waiting, in_progress or completed.
+             */
+            status: string;
+            /** Steps */
+            steps: components["schemas"]["StepOut"][];
+            /** Url */
+            url: string | null;
+        };
+        /**
          * LiveOut
          * @description The live hub of the API process that answered (each process has its own).
          */
@@ -375,6 +606,11 @@ export interface components {
             name: string;
             /** Total Runs */
             total_runs: number;
+            /**
+             * Url
+             * @description The pipeline in its CI (a GitHub workflow's page), if known.
+             */
+            url?: string | null;
         };
         /** PipelineSummary */
         PipelineSummary: {
@@ -444,6 +680,11 @@ export interface components {
          */
         RunEvent: {
             /**
+             * Attempt
+             * @description The CI run's attempt (GitHub's run_attempt): a re-run of a run is 2, 3...
+             */
+            attempt?: number | null;
+            /**
              * Branch
              * @description Trimmed of surrounding white space.
              */
@@ -453,6 +694,11 @@ export interface components {
              * @description Trimmed of surrounding white space.
              */
             commit?: string | null;
+            /**
+             * Conclusion
+             * @description The CI's own result as it names it (e.g. GitHub's `timed_out`); status carries its meaning for the figures.
+             */
+            conclusion?: string | null;
             /**
              * Duration Sec
              * @description Finished runs only, in seconds, up to 35 days. Defaults to finished_at - started_at; must agree with them within 1 s. Stored to the millisecond.
@@ -500,10 +746,20 @@ export interface components {
          * @description A stored run: the seed's run shape plus id, external_id, source and url.
          */
         RunOut: {
+            /**
+             * Attempt
+             * @description The CI run's attempt: a re-run of the same run is 2, 3...
+             */
+            attempt?: number | null;
             /** Branch */
             branch: string;
             /** Commit */
             commit: string;
+            /**
+             * Conclusion
+             * @description The CI's own result as it sent it (GitHub's conclusion).
+             */
+            conclusion?: string | null;
             /** Duration Sec */
             duration_sec: number | null;
             /** External Id */
@@ -550,6 +806,23 @@ export interface components {
         SimulateRequest: {
             /** Pipelines */
             pipelines?: string[];
+        };
+        /** StepOut */
+        StepOut: {
+            /** Completed At */
+            completed_at?: string | null;
+            /** Conclusion */
+            conclusion?: string | null;
+            /** Duration Sec */
+            readonly duration_sec: number | null;
+            /** Name */
+            name: string;
+            /** Number */
+            number: number;
+            /** Started At */
+            started_at?: string | null;
+            /** Status */
+            status?: string | null;
         };
         /** Summary */
         Summary: {
@@ -609,6 +882,31 @@ export interface components {
             /** Window Minutes */
             window_minutes: number;
         };
+        /** WebhookOut */
+        WebhookOut: {
+            /**
+             * Delivery
+             * @description X-GitHub-Delivery.
+             */
+            delivery: string;
+            /**
+             * Event
+             * @description X-GitHub-Event.
+             */
+            event: string;
+            /**
+             * Job Id
+             * @description The job a workflow_job delivery set.
+             */
+            job_id?: number | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "stored" | "duplicate" | "pong" | "ignored";
+            /** @description The run a workflow_run delivery set. */
+            run?: components["schemas"]["RunOut"] | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -618,6 +916,50 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_alerts_api_alerts_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Only this pipeline; empty or absent: every pipeline. */
+                pipeline?: string | null;
+                /** @description Cursor from a previous page's X-Next-Cursor header. */
+                before?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertOut"][];
+                };
+            };
+            /** @description Invalid parameter. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unreachable or busy. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     ingest_run_api_events_run_post: {
         parameters: {
             query?: never;
@@ -954,6 +1296,55 @@ export interface operations {
             };
         };
     };
+    run_jobs_api_runs__run_id__jobs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"][];
+                };
+            };
+            /** @description No run has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id is not a positive integer. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unreachable or busy. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     simulate_api_simulate_post: {
         parameters: {
             query?: {
@@ -1001,6 +1392,122 @@ export interface operations {
             };
             /** @description A simulation is already running. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unreachable or busy. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    github_webhook_api_webhooks_github_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description An event other than workflow_run, workflow_job and ping: ignored. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong X-Hub-Signature-256. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No secret configured: set PULSE_GITHUB_WEBHOOK_SECRET. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Body over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Malformed JSON, a missing X-GitHub-Delivery, or a payload without the fields needed; nothing was written. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unreachable or busy. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_deliveries_api_webhooks_github_deliveries_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryOut"][];
+                };
+            };
+            /** @description Invalid parameter. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

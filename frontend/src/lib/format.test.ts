@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, formatRate, formatRelative, secondsSince, shortSha } from "./format";
+import { formatConclusion, formatDuration, formatRate, formatRelative, secondsSince, shortSha } from "./format";
 
 describe("formatDuration", () => {
   it.each([
@@ -56,4 +56,14 @@ describe("formatRate", () => {
 
 it("shortSha keeps 7 characters", () => {
   expect(shortSha("5184f9c0d1e2")).toBe("5184f9c");
+});
+
+describe("formatConclusion", () => {
+  it.each([
+    ["timed_out", "timed out"],
+    ["startup_failure", "startup failure"],
+    ["success", "success"],
+  ])("%s → %s", (conclusion, text) => {
+    expect(formatConclusion(conclusion)).toBe(text);
+  });
 });

@@ -43,6 +43,11 @@ export function formatCount(value: number): string {
   return value.toLocaleString("en-US");
 }
 
+/** A CI's own result word, as prose: "timed_out" → "timed out". */
+export function formatConclusion(conclusion: string): string {
+  return conclusion.replaceAll("_", " ");
+}
+
 export function shortSha(commit: string | null | undefined): string {
   return commit ? commit.slice(0, 7) : EMPTY;
 }

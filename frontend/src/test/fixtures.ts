@@ -1,4 +1,4 @@
-import type { ApiClient, Info, Pipeline, PipelineSummary, Run, RunsPage, Summary } from "../api/client";
+import type { ApiClient, Info, Job, JobStep, Pipeline, PipelineSummary, Run, RunsPage, Summary } from "../api/client";
 import { vi } from "vitest";
 
 export const NOW = Date.parse("2026-01-10T12:00:00Z");
@@ -17,6 +17,8 @@ export function makeRun(overrides: Partial<Run> = {}): Run {
     external_id: null,
     source: "api",
     url: null,
+    attempt: null,
+    conclusion: null,
     ...overrides,
   };
 }
@@ -131,6 +133,40 @@ export function makePipeline(overrides: Partial<Pipeline> = {}): Pipeline {
   };
 }
 
+export function makeStep(overrides: Partial<JobStep> = {}): JobStep {
+  return {
+    number: 1,
+    name: "Set up job",
+    status: "completed",
+    conclusion: "success",
+    started_at: "2026-01-10T11:58:10Z",
+    completed_at: "2026-01-10T11:58:12Z",
+    duration_sec: 2,
+    ...overrides,
+  };
+}
+
+/** A finished GitHub job: queued 12 s for a runner, then ran 50 s. */
+export function makeJob(overrides: Partial<Job> = {}): Job {
+  return {
+    id: 9001,
+    name: "test",
+    status: "completed",
+    conclusion: "success",
+    created_at: "2026-01-10T11:57:58Z",
+    started_at: "2026-01-10T11:58:10Z",
+    completed_at: "2026-01-10T11:59:00Z",
+    queue_sec: 12,
+    duration_sec: 50,
+    runner_name: "linux-runner-1",
+    runner_group: "Default",
+    runner_labels: ["ubuntu-latest"],
+    url: "https://github.com/acme/web/actions/runs/7001/job/9001",
+    steps: [makeStep()],
+    ...overrides,
+  };
+}
+
 export function runsPage(runs: Run[], nextCursor: string | null = null): RunsPage {
   return { runs, nextCursor };
 }
@@ -142,6 +178,7 @@ export function fakeClient(overrides: Partial<ApiClient> = {}) {
     getSummary: vi.fn(async () => makeSummary()),
     getRuns: vi.fn(async () => runsPage([makeRun()])),
     getPipelines: vi.fn(async () => [makePipeline()]),
+    getRunJobs: vi.fn(async (_runId: number): Promise<Job[]> => []),
     simulate: vi.fn(async () => ({ created: 50, pipelines: ["web", "api", "worker", "docs"], source: "simulator" })),
     ...overrides,
   } satisfies ApiClient;

@@ -4,6 +4,7 @@ const ICONS: Record<string, string> = {
   failure: "✕",
   failing: "✕",
   running: "●",
+  queued: "◷",
   cancelled: "⊘",
   skipped: "»",
   unknown: "?",

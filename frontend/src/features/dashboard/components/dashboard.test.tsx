@@ -6,6 +6,7 @@ import {
   FakeWebSocket,
   fakeClient,
   makeInfo,
+  makeJob,
   makePipeline,
   makeRun,
   makeSummary,
@@ -183,6 +184,32 @@ describe("live", () => {
     expect(first.closed).toBe(true);
     expect(FakeWebSocket.latest().url).toBe("ws://api.test/ws/metrics?minutes=60");
     await waitFor(() => expect(client.getSummary).toHaveBeenLastCalledWith({ minutes: 60, pipeline: "", branch: "" }));
+  });
+});
+
+describe("GitHub runs", () => {
+  it("links the workflow, tags the re-run and opens its jobs", async () => {
+    const client = fakeClient({
+      getSummary: vi.fn(async () => makeSummary({ per_pipeline: [makeSummary().per_pipeline[0]!, { ...makeSummary().per_pipeline[0]!, pipeline: "acme/web/CI" }] })),
+      getRuns: vi.fn(async () =>
+        runsPage([makeRun({ id: 41, pipeline: "acme/web/CI", source: "github", attempt: 2, status: "failure", conclusion: "timed_out" })]),
+      ),
+      getPipelines: vi.fn(async () => [
+        makePipeline(),
+        makePipeline({ id: 2, name: "acme/web/CI", url: "https://github.com/acme/web/actions/workflows/ci.yml" }),
+      ]),
+      getRunJobs: vi.fn(async () => [makeJob({ runner_name: "win-runner-3" })]),
+    });
+    renderDashboard(client);
+    const link = await screen.findByRole("link", { name: "acme/web/CI workflow (opens in a new tab)" });
+    expect(link).toHaveAttribute("href", "https://github.com/acme/web/actions/workflows/ci.yml");
+    expect(screen.queryByRole("link", { name: /^web workflow/ })).toBeNull();
+
+    const row = screen.getAllByRole("row")[1]!;
+    expect(row).toHaveTextContent("failure · timed out attempt 2");
+    fireEvent.click(screen.getByRole("button", { name: "acme/web/CI jobs" }));
+    expect(await screen.findByText("win-runner-3")).toBeInTheDocument();
+    expect(client.getRunJobs).toHaveBeenCalledWith(41);
   });
 });
 

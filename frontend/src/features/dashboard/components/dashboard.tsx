@@ -44,6 +44,11 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
   });
 
   const pipelineNames = useMemo(() => pipelines.map((p) => p.name), [pipelines]);
+  // The summary's per-pipeline figures do not carry the CI's page; GET /api/pipelines does.
+  const pipelineUrls = useMemo(
+    () => new Map(pipelines.flatMap((p) => (p.url ? [[p.name, p.url] as const] : []))),
+    [pipelines],
+  );
   // With a pipeline chosen, only its branches: any other would show nothing.
   const branches = useMemo(() => {
     const all = new Set<string>();
@@ -85,10 +90,12 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
           <PipelineHealth
             pipelines={summary.per_pipeline}
             now={now}
+            urls={pipelineUrls}
             selected={filters.pipeline}
             onSelect={selectPipeline}
           />
           <RunsTable
+            client={client}
             runs={runs}
             now={now}
             pipeline={filters.pipeline}

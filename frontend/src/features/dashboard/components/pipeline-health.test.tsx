@@ -56,3 +56,23 @@ it("says when the chosen pipeline did not run in the window", () => {
   expect(screen.getByText("docs did not run in this window.")).toBeInTheDocument();
   expect(screen.getByRole("button", { name: "All pipelines" })).toBeInTheDocument();
 });
+
+it("links a pipeline to its workflow page in the CI, only when it has one, apart from its filter", () => {
+  const onSelect = vi.fn();
+  const github = makePipelineSummary({ pipeline: "acme/web/CI" });
+  const urls = new Map([["acme/web/CI", "https://github.com/acme/web/actions/workflows/ci.yml"]]);
+  render(<PipelineHealth pipelines={[github, makePipelineSummary()]} urls={urls} now={NOW} selected="" onSelect={onSelect} />);
+
+  const item = screen.getByRole("heading", { name: "acme/web/CI" }).closest("li")!;
+  const link = within(item).getByRole("link", { name: "acme/web/CI workflow (opens in a new tab)" });
+  expect(link).toHaveAttribute("href", "https://github.com/acme/web/actions/workflows/ci.yml");
+  expect(link).toHaveAttribute("target", "_blank");
+  expect(link.getAttribute("rel")).toContain("noopener");
+  expect(link).toHaveTextContent("workflow ↗");
+
+  const web = screen.getByRole("heading", { name: "web" }).closest("li")!;
+  expect(within(web).queryByRole("link")).toBeNull();
+
+  fireEvent.click(within(item).getByRole("button", { name: "acme/web/CI" }));
+  expect(onSelect).toHaveBeenCalledWith("acme/web/CI");
+});

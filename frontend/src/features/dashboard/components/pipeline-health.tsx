@@ -1,4 +1,5 @@
 import type { PipelineSummary } from "../../../api/client";
+import { Fragment } from "react";
 import { StatusBadge } from "../../../components/ui/status-badge";
 import { formatCount, formatDuration, formatRate } from "../../../lib/format";
 import { TimeAgo } from "./time-ago";
@@ -13,12 +14,14 @@ function failingFirst(pipelines: PipelineSummary[]): PipelineSummary[] {
 type Props = {
   pipelines: PipelineSummary[];
   now: number;
+  /** Each pipeline's page in its CI (a GitHub workflow's), by name, where known. */
+  urls?: ReadonlyMap<string, string>;
   /** The pipeline the dashboard is narrowed to; empty for all. */
   selected: string;
   onSelect: (pipeline: string) => void;
 };
 
-export function PipelineHealth({ pipelines, now, selected, onSelect }: Props) {
+export function PipelineHealth({ pipelines, now, urls, selected, onSelect }: Props) {
   return (
     <section className="panel" aria-labelledby="pipelines-heading">
       <div className="panel__head">
@@ -39,6 +42,7 @@ export function PipelineHealth({ pipelines, now, selected, onSelect }: Props) {
           <ul className="pipelines">
             {failingFirst(pipelines).map((p) => {
               const isSelected = p.pipeline === selected;
+              const url = urls?.get(p.pipeline);
               return (
                 <li key={p.pipeline} className={`pipeline pipeline--${p.health.state}`}>
                   <div className="pipeline__head">
@@ -50,11 +54,22 @@ export function PipelineHealth({ pipelines, now, selected, onSelect }: Props) {
                         title={isSelected ? "Show all pipelines" : `Show only ${p.pipeline}`}
                         onClick={() => onSelect(isSelected ? "" : p.pipeline)}
                       >
-                        {p.pipeline}
+                        <BreakAfterSlashes text={p.pipeline} />
                       </button>
                     </h3>
                     <StatusBadge status={p.health.state} />
                   </div>
+                  {url && (
+                    <a
+                      className="pipeline__ci"
+                      href={url}
+                      target="_blank"
+                      rel="noopener noreferrer"
+                      aria-label={`${p.pipeline} workflow (opens in a new tab)`}
+                    >
+                      workflow <span aria-hidden="true">↗</span>
+                    </a>
+                  )}
                   <dl className="pipeline__facts">
                     {p.health.state === "failing" && (
                       <>
@@ -81,4 +96,19 @@ export function PipelineHealth({ pipelines, now, selected, onSelect }: Props) {
       )}
     </section>
   );
+}
+
+/** GitHub's pipelines are named owner/repo/workflow: in a narrow card they wrap at a slash, not mid-word. */
+function BreakAfterSlashes({ text }: { text: string }) {
+  const parts = text.split("/");
+  return parts.map((part, i) => (
+    <Fragment key={i}>
+      {part}
+      {i < parts.length - 1 && (
+        <>
+          /<wbr />
+        </>
+      )}
+    </Fragment>
+  ));
 }

@@ -1,9 +1,10 @@
-import { fireEvent, render, screen, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { expect, it, vi } from "vitest";
-import { NOW, makeRun } from "../../../test/fixtures";
+import { NOW, makeJob, makeRun } from "../../../test/fixtures";
 import { RunsTable } from "./runs-table";
 
-const props = { now: NOW, pipeline: "", branch: "", hasMore: false, loadingMore: false, onLoadMore: () => undefined };
+const client = { getRunJobs: vi.fn(async () => [makeJob()]) };
+const props = { client, now: NOW, pipeline: "", branch: "", hasMore: false, loadingMore: false, onLoadMore: () => undefined };
 
 const sha = "5184f9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6";
 
@@ -75,4 +76,87 @@ it("offers Load more while there is a next page", () => {
   rerender(<RunsTable runs={many} {...props} onLoadMore={onLoadMore} />);
   expect(screen.queryByRole("button", { name: /load more|loading/i })).toBeNull();
   expect(screen.getByRole("status")).toHaveTextContent("All 25 runs shown");
+});
+
+it("tags a re-run with its attempt, and only a re-run", () => {
+  render(
+    <RunsTable
+      runs={[
+        makeRun({ id: 3, source: "github", attempt: 2 }),
+        makeRun({ id: 2, source: "github", attempt: 1 }),
+        makeRun({ id: 1, attempt: null }),
+      ]}
+      {...props}
+    />,
+  );
+  const [rerun, first, plain] = screen.getAllByRole("row").slice(1);
+  expect(within(rerun!).getAllByRole("cell")[0]).toHaveTextContent(/^✓success attempt 2$/);
+  expect(within(rerun!).getByText("attempt 2")).toHaveAttribute("title", "A re-run: attempt 2 of this CI run");
+  expect(within(first!).queryByText(/attempt/)).toBeNull();
+  expect(within(plain!).queryByText(/attempt/)).toBeNull();
+});
+
+it("adds the CI's own result where it says more than the status", () => {
+  render(
+    <RunsTable
+      runs={[
+        makeRun({ id: 3, status: "failure", conclusion: "timed_out", attempt: 3 }),
+        makeRun({ id: 2, status: "failure", conclusion: "failure" }),
+        makeRun({ id: 1, status: "success", conclusion: null }),
+      ]}
+      {...props}
+    />,
+  );
+  const [timedOut, failed, passed] = screen.getAllByRole("row").slice(1).map((row) => within(row).getAllByRole("cell")[0]!);
+  expect(timedOut).toHaveTextContent(/^✕failure · timed out attempt 3$/);
+  expect(within(timedOut!).getByText("· timed out")).toHaveAttribute("title", "The CI's own result: timed_out");
+  expect(failed).toHaveTextContent(/^✕failure$/);
+  expect(passed).toHaveTextContent(/^✓success$/);
+});
+
+it("opens a run's jobs from its row, and closes them from the panel or with Escape, back on the run", async () => {
+  const getRunJobs = vi.fn(async () => [makeJob()]);
+  render(<RunsTable runs={[makeRun({ id: 7, source: "github" }), makeRun({ id: 6, pipeline: "api" })]} {...props} client={{ getRunJobs }} />);
+  expect(screen.getByText(/Pick a run to see its jobs/)).toBeInTheDocument();
+  const trigger = screen.getByRole("button", { name: "web jobs" });
+  expect(trigger.tagName).toBe("BUTTON");
+  expect(trigger).toHaveAttribute("aria-expanded", "false");
+  expect(trigger.closest("th")).toHaveTextContent(/^web$/);
+
+  // Enter on a focused button is its click.
+  trigger.focus();
+  fireEvent.click(trigger);
+  expect(trigger).toHaveAttribute("aria-expanded", "true");
+  const panel = screen.getByRole("region", { name: /jobs of web at 5184f9c/i });
+  expect(trigger).toHaveAttribute("aria-controls", panel.id);
+  expect(await within(panel).findByText("linux-runner-1")).toBeInTheDocument();
+  expect(getRunJobs).toHaveBeenCalledWith(7);
+
+  fireEvent.keyDown(within(panel).getByRole("link", { name: /test/ }), { key: "Escape" });
+  expect(screen.queryByRole("region", { name: /jobs of/i })).toBeNull();
+  expect(trigger).toHaveAttribute("aria-expanded", "false");
+  expect(trigger).toHaveFocus();
+
+  // A click anywhere on the row opens it too; its Close button gives focus back to the run.
+  fireEvent.click(within(screen.getAllByRole("row")[1]!).getByText("main"));
+  const again = screen.getByRole("region", { name: /jobs of web/i });
+  await act(async () => undefined);
+  fireEvent.click(within(again).getByRole("button", { name: "Close jobs" }));
+  expect(screen.queryByRole("region", { name: /jobs of/i })).toBeNull();
+  expect(trigger).toHaveFocus();
+});
+
+it("leaves the commit link to open the CI, not the jobs", () => {
+  render(<RunsTable runs={[makeRun({ url: "https://ci.example/runs/1" })]} {...props} />);
+  fireEvent.click(screen.getByRole("link"));
+  expect(screen.queryByRole("region", { name: /jobs of/i })).toBeNull();
+});
+
+it("shows one run's jobs at a time", async () => {
+  render(<RunsTable runs={[makeRun({ id: 2, pipeline: "api" }), makeRun({ id: 1 })]} {...props} />);
+  fireEvent.click(screen.getByRole("button", { name: "api jobs" }));
+  fireEvent.click(screen.getByRole("button", { name: "web jobs" }));
+  await act(async () => undefined);
+  expect(screen.getAllByRole("region", { name: /jobs of/i })).toHaveLength(1);
+  expect(screen.getByRole("button", { name: "api jobs" })).toHaveAttribute("aria-expanded", "false");
 });
