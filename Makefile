@@ -44,11 +44,11 @@ test: install lint test-frontend pytest test-pg15
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy ingest_api analytics bench tests
+	$(BIN)/mypy ingest_api analytics bench tests streamlit_app
 	$(BIN)/lint-imports
 	@# Dead code; what a framework calls by registration (routes, commands, validators,
 	@# fixtures) and the ORM tables `alembic check` compares are not dead.
-	$(BIN)/vulture ingest_api analytics bench tests vulture_whitelist.py \
+	$(BIN)/vulture ingest_api analytics bench tests streamlit_app vulture_whitelist.py \
 		--exclude ingest_api/models.py,ingest_api/migrations \
 		--ignore-decorators "@*.get,@*.post,@*.delete,@*.websocket,@*.exception_handler,@*.command,@*.callback,@field_validator,@model_validator,@computed_field,@pytest.fixture"
 	@command -v shellcheck >/dev/null || echo "shellcheck not found: actionlint skips run: scripts (apt-get install shellcheck)"
@@ -105,6 +105,7 @@ bench: install
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.history --size $(BENCH_SIZE)
 	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.streamlit --size $(BENCH_SIZE)
 
 fmt: install
 	$(BIN)/ruff format .

@@ -109,3 +109,11 @@ _.alerts_test
 _._split_list
 _._addresses
 _._credentials_encrypted
+
+# The Streamlit tests: fixtures by name, and the seed dataclass's fields read through __dict__.
+_._fresh_caches
+_._seeded
+_.triggered_by
+_.external_id
+_.source
+_.branch

@@ -120,6 +120,17 @@ class Summary(Totals):
     )
 
 
+class LastAlert(BaseModel):
+    """The latest alert a pipeline's runs set off (GET /api/alerts has them all)."""
+
+    id: int
+    kind: Literal["failing", "reminder", "recovered", "failure"]
+    branch: str
+    state: Literal["pending", "sent", "failed", "skipped"]
+    created_at: datetime
+    sent_at: datetime | None
+
+
 class PipelineOut(BaseModel):
     id: int
     name: str
@@ -128,6 +139,9 @@ class PipelineOut(BaseModel):
     last_run_at: datetime | None
     url: str | None = Field(
         default=None, description="The pipeline in its CI (a GitHub workflow's page), if known."
+    )
+    last_alert: LastAlert | None = Field(
+        default=None, description="Its latest alert (mail), if any, and how its delivery went."
     )
     health: Health
 

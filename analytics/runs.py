@@ -134,12 +134,29 @@ def database_now(session: Session) -> datetime:
 
 
 _PIPELINES = text("select * from pipeline_list()")
+# Each pipeline's latest alert: one probe of (pipeline_id, id) per pipeline.
+_LAST_ALERTS = text(
+    """
+    select pipelines.name, latest.*
+    from pipelines
+    cross join lateral (
+        select id, kind, branch, state, created_at, sent_at
+        from alerts
+        where alerts.pipeline_id = pipelines.id
+        order by id desc
+        limit 1
+    ) as latest
+    """
+)
 
 
 def pipelines(session: Session) -> list[PipelineOut]:
-    """Every pipeline with its branches (most recent first) and all-time health."""
+    """Every pipeline with its branches (most recent first), all-time health and latest alert."""
     healths = health(session)
+    alerts = {row["name"]: dict(row) for row in session.execute(_LAST_ALERTS).mappings()}
     return [
-        PipelineOut.model_validate({**row, "health": healths[row["name"]]})
+        PipelineOut.model_validate(
+            {**row, "health": healths[row["name"]], "last_alert": alerts.get(row["name"])}
+        )
         for row in session.execute(_PIPELINES).mappings()
     ]

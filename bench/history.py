@@ -41,7 +41,7 @@ select count(*) from (
         format('pipeline-%%s', lpad((1 + i %% 200)::text, 3, '0')),
         (array['success', 'success', 'success', 'failure'])[1 + i %% 4]::run_status,
         now() - make_interval(secs => 30 + i %% 90), now(), 30 + i %% 90,
-        'main', md5(i::text), 'bench', 'bench-history', %(batch)s || '-' || i, null
+        'main', md5(i::text), 'bench', 'bench-history', %(batch)s || '-' || i, null, null, null
     )
     from generate_series(1, %(count)s) as i
 ) as ingested

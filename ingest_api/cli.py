@@ -175,6 +175,7 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
     console.print("\n[bold green]Pipeline Pulse is up.[/bold green]\n")
     if ui_is_built():
         console.print(f"  Dashboard  {settings.ui_url}")
+    console.print(f"  Trends     {settings.streamlit_url}  (Streamlit)")
     console.print(f"  API        {api}")
     console.print(f"  API docs   {api}/docs")
     console.print(f"  Live       {api.replace('http', 'ws', 1)}/ws/metrics")
@@ -258,6 +259,13 @@ def _supervise(settings: Settings, db: Database) -> None:
             )
         else:
             err.print("[yellow]The dashboard is not built (`make up` builds it).[/yellow]")
+        trends = start("trends", "streamlit")
+        _wait_ready(
+            f"{settings.streamlit_url}/_stcore/health",
+            trends,
+            "the Streamlit trends app",
+            settings.streamlit_port,
+        )
         _banner(settings, db, new_token)
         while True:
             for child in children:
@@ -305,6 +313,39 @@ def api(
             # per-connection compression would deflate the same bytes once per viewer.
             ws_per_message_deflate=False,
         )
+
+
+@app.command("streamlit")
+def streamlit_command(
+    port: Annotated[int | None, typer.Option(help="Default: PULSE_STREAMLIT_PORT.")] = None,
+) -> None:
+    """Serve the Streamlit trends app (attaches to the embedded server `pulse up` runs, or
+    DATABASE_URL)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("streamlit_app")
+    if spec is None or spec.origin is None:
+        raise _fail("the streamlit_app package is not installed (`make up` installs it)")
+    script = Path(spec.origin).parent / "app.py"
+    settings = _settings()
+    with _database(settings, start=False) as db:
+        # The URL travels in the environment, never on a command line others can read.
+        env = child_env(DATABASE_URL=db.url, PULSE_DASHBOARD_URL=settings.dashboard_url)
+        argv = python_module(
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless=true",
+            f"--server.address={settings.api_host}",
+            f"--server.port={port or settings.streamlit_port}",
+            # Streamlit otherwise sends usage statistics, and watches files to reload on edits.
+            "--browser.gatherUsageStats=false",
+            "--server.fileWatcherType=none",
+            # Readers, not authors: no Deploy button or developer menu.
+            "--client.toolbarMode=viewer",
+        )
+        os.execve(argv[0], argv, env)  # noqa: S606
 
 
 @app.command()

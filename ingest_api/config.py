@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     github_pipeline: str = Field(
         default="{owner}/{repo}/{workflow}", validation_alias="PULSE_GITHUB_PIPELINE"
     )
+    # The API's own log lines: text, or one JSON object per line for a log collector.
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="PULSE_LOG_FORMAT")
     # Set by `pulse up` / `pulse api` for their children when they run the embedded server.
     database_kind: str = Field(default="external", validation_alias="PULSE_DATABASE_KIND")
     # Alert mail (README "Alerts"), sent by `pulse worker`. The password is never shown or
@@ -88,6 +90,8 @@ class Settings(BaseSettings):
     alert_simulated: bool = Field(default=False, validation_alias="PULSE_ALERT_SIMULATED")
     # The dashboard's address as people open it, for the links in alert mail; default ui_url.
     dashboard_url_raw: str | None = Field(default=None, validation_alias="PULSE_DASHBOARD_URL")
+    # Where browsers reach the Streamlit trends app (the dashboard's header links to it).
+    trends_url_raw: str | None = Field(default=None, validation_alias="PULSE_TRENDS_URL")
 
     @field_validator("cors_origins_raw", mode="before")
     @classmethod
@@ -192,6 +196,16 @@ class Settings(BaseSettings):
     def ui_url(self) -> str:
         """The dashboard `pulse up` serves (on the API's host)."""
         return f"http://{self._local_host}:{self.ui_port}"
+
+    @property
+    def streamlit_url(self) -> str:
+        """The Streamlit trends app `pulse up` serves (on the API's host)."""
+        return f"http://{self._local_host}:{self.streamlit_port}"
+
+    @property
+    def trends_url(self) -> str:
+        """Where browsers reach the trends app: PULSE_TRENDS_URL, else the local address."""
+        return (self.trends_url_raw or self.streamlit_url).rstrip("/")
 
     @property
     def api_url(self) -> str:

@@ -62,7 +62,7 @@ decided runs only.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logs.configure()
+    logs.configure(settings.log_format)
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set; start the API with `pulse api` or `pulse up`")
 

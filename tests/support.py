@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from ingest_api.processes import wait_until
 
@@ -25,7 +25,7 @@ def wait_for(predicate: Callable[[], T], *, timeout: float = 60.0, interval: flo
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
+def live_server(app: Starlette) -> Iterator[str]:
     """Serve `app` with uvicorn on an ephemeral loopback port; yields its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

@@ -133,3 +133,20 @@ def test_alerts_bench_smoke() -> None:
         r"^drain: 50 transitions in one commit -> 50 mails \(50 distinct\)", stdout, re.M
     )
     assert re.search(r"^goal: on >= 0\.9 x off: (PASS|FAIL)$", stdout, re.M), output
+
+
+def test_streamlit_bench_smoke() -> None:
+    """`python -m bench.streamlit` on a tiny history renders every page of every scope."""
+    returncode, stdout, output = run_bench(
+        "streamlit", "--size", "3000", "--repeat", "1", timeout=300
+    )
+    assert returncode == 0, output
+    assert "3,000 runs" in stdout, output
+    rows = re.findall(r"^(\w+)\s+\|\s+(\d+) \| (\S+)\s+\|\s+(\d+) \|\s+(\d+)$", stdout, re.M)
+    assert {(page, days, who) for page, days, who, *_ in rows} == {
+        (page, days, who)
+        for page in ("trends", "reliability", "time", "breakages", "runs")
+        for days in ("30", "365")
+        for who in ("all", "pipeline-007")
+    }, output
+    assert re.search(r"a page <= 2000 ms: (PASS|FAIL)$", stdout, re.M), output

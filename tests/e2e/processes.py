@@ -29,6 +29,7 @@ def pulse_env(data_dir: Path, **extra: str) -> dict[str, str]:
         PULSE_DEMO="true",
         PULSE_API_WORKERS="1",
         PULSE_UI_PORT=str(free_port()),
+        PULSE_STREAMLIT_PORT=str(free_port()),
         PULSE_HISTORY_REFRESH_SEC="0.5",
         **extra,
     )

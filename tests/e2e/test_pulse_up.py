@@ -67,7 +67,9 @@ class TestPulseUp:
                 wait_for(lambda: answers(ui_url), timeout=60)
                 assert "<title>Pipeline Pulse" in httpx.get(ui_url).text
                 config = httpx.get(f"{ui_url}/config.json")
-                assert config.json() == {"apiUrl": up.api_url}
+                trends_url = f"http://127.0.0.1:{up.env['PULSE_STREAMLIT_PORT']}"
+                assert config.json() == {"apiUrl": up.api_url, "trendsUrl": trends_url}
+                assert f"Trends     {trends_url}" in up.output
                 assert config.headers["cache-control"] == "no-store"
             else:
                 assert "The dashboard is not built" in up.output

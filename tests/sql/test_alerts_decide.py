@@ -210,3 +210,20 @@ class TestFastPath:
         )
         fresh = session.execute(text(f"select {columns} from alert_states order by 1, 2")).all()
         assert fresh == kept
+
+
+class TestLastAlertOfAPipeline:
+    def test_get_pipelines_names_it(self, session: Session) -> None:
+        import analytics
+
+        run(session, "success", 0)
+        assert analytics.pipelines(session)[0].last_alert is None
+        run(session, "failure", 1)
+        last = analytics.pipelines(session)[0].last_alert
+        assert last is not None
+        assert (last.kind, last.branch, last.state, last.sent_at) == (
+            "failing",
+            "main",
+            "pending",
+            None,
+        )

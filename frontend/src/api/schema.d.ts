@@ -548,6 +548,33 @@ export interface components {
             url: string | null;
         };
         /**
+         * LastAlert
+         * @description The latest alert a pipeline's runs set off (GET /api/alerts has them all).
+         */
+        LastAlert: {
+            /** Branch */
+            branch: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "failing" | "reminder" | "recovered" | "failure";
+            /** Sent At */
+            sent_at: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "sent" | "failed" | "skipped";
+        };
+        /**
          * LiveOut
          * @description The live hub of the API process that answered (each process has its own).
          */
@@ -600,6 +627,8 @@ export interface components {
             health: components["schemas"]["Health"];
             /** Id */
             id: number;
+            /** @description Its latest alert (mail), if any, and how its delivery went. */
+            last_alert?: components["schemas"]["LastAlert"] | null;
             /** Last Run At */
             last_run_at: string | null;
             /** Name */

@@ -34,5 +34,13 @@ export function App() {
 
   const client = useMemo(() => (config ? createClient(config.apiUrl) : null), [config]);
   if (!config || !client) return null;
-  return <Dashboard client={client} apiUrl={config.apiUrl} filters={filters} onFiltersChange={changeFilters} />;
+  return (
+    <Dashboard
+      client={client}
+      apiUrl={config.apiUrl}
+      trendsUrl={config.trendsUrl}
+      filters={filters}
+      onFiltersChange={changeFilters}
+    />
+  );
 }

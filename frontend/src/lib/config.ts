@@ -1,7 +1,8 @@
 // The one place that decides where the API lives.
 const FALLBACK_API_URL = "http://127.0.0.1:8000";
 
-export type AppConfig = { apiUrl: string };
+/** `trendsUrl`: the Streamlit trends app, when one is served (config.json only). */
+export type AppConfig = { apiUrl: string; trendsUrl?: string };
 
 /** `config.json` beside the built app wins (set at deploy time), then VITE_API_URL, then the local default. */
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppConfig> {
@@ -9,7 +10,12 @@ export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppCo
     const response = await fetchImpl("./config.json", { cache: "no-store" });
     if (response.ok) {
       const body: unknown = await response.json();
-      if (isConfig(body)) return { apiUrl: trimSlash(body.apiUrl) };
+      if (isConfig(body)) {
+        const trends = (body as { trendsUrl?: unknown }).trendsUrl;
+        return typeof trends === "string" && trends
+          ? { apiUrl: trimSlash(body.apiUrl), trendsUrl: trimSlash(trends) }
+          : { apiUrl: trimSlash(body.apiUrl) };
+      }
     }
   } catch {
     // Missing or not JSON (the dev server answers index.html): fall through to the build-time default.

@@ -30,3 +30,11 @@ export function writeFilters(search: string, filters: Filters): string {
   }
   return `?${params.toString()}`;
 }
+
+/** The trends app on the same pipeline and branch (it reads `?pipeline=&branch=` too). */
+export function trendsLink(trendsUrl: string, filters: { pipeline: string; branch: string }): string {
+  const url = new URL(trendsUrl.endsWith("/") ? trendsUrl : `${trendsUrl}/`);
+  if (filters.pipeline) url.searchParams.set("pipeline", filters.pipeline);
+  if (filters.branch) url.searchParams.set("branch", filters.branch);
+  return url.toString();
+}

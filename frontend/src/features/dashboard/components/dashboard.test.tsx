@@ -328,3 +328,13 @@ describe("Load more", () => {
     await waitFor(() => expect(screen.getAllByRole("rowheader")).toHaveLength(22));
   });
 });
+
+describe("the link to the trends app", () => {
+  it("carries the pipeline and branch filters", async () => {
+    const { trendsLink } = await import("../../../lib/url-state");
+    expect(trendsLink("http://127.0.0.1:8501", { pipeline: "acme/web/CI", branch: "main" })).toBe(
+      "http://127.0.0.1:8501/?pipeline=acme%2Fweb%2FCI&branch=main",
+    );
+    expect(trendsLink("http://127.0.0.1:8501/", { pipeline: "", branch: "" })).toBe("http://127.0.0.1:8501/");
+  });
+});

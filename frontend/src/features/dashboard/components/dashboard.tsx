@@ -11,6 +11,7 @@ import { EmptyState } from "./empty-state";
 import { ErrorState } from "./error-state";
 import { Filters } from "./filters";
 import { Header } from "./header";
+import { trendsLink } from "../../../lib/url-state";
 import { KpiCards } from "./kpi-cards";
 import { LoadingSkeleton } from "./loading-skeleton";
 import { PipelineHealth } from "./pipeline-health";
@@ -20,12 +21,14 @@ import { StaleNotice } from "./stale-notice";
 type Props = {
   client: ApiClient;
   apiUrl: string;
+  /** The Streamlit trends app, linked from the header with the same filters. */
+  trendsUrl?: string;
   filters: FilterValues;
   onFiltersChange: (filters: FilterValues) => void;
   backoff?: BackoffOptions;
 };
 
-export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }: Props) {
+export function Dashboard({ client, apiUrl, trendsUrl, filters, onFiltersChange, backoff }: Props) {
   const now = useNow();
   const { toasts, notify, dismiss } = useToasts();
   const { data, load, info, pipelines, hasMore, retry, reloadRuns, loadMore, applyLive } = useDashboard(
@@ -47,6 +50,10 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
   // The summary's per-pipeline figures do not carry the CI's page; GET /api/pipelines does.
   const pipelineUrls = useMemo(
     () => new Map(pipelines.flatMap((p) => (p.url ? [[p.name, p.url] as const] : []))),
+    [pipelines],
+  );
+  const pipelineAlerts = useMemo(
+    () => new Map(pipelines.flatMap((p) => (p.last_alert ? [[p.name, p.last_alert] as const] : []))),
     [pipelines],
   );
   // With a pipeline chosen, only its branches: any other would show nothing.
@@ -91,6 +98,7 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
             pipelines={summary.per_pipeline}
             now={now}
             urls={pipelineUrls}
+            alerts={pipelineAlerts}
             selected={filters.pipeline}
             onSelect={selectPipeline}
           />
@@ -113,7 +121,7 @@ export function Dashboard({ client, apiUrl, filters, onFiltersChange, backoff }:
       <a className="skip-link" href="#main">
         Skip to content
       </a>
-      <Header info={info}>
+      <Header info={info} trendsHref={trendsUrl ? trendsLink(trendsUrl, filters) : undefined}>
         <div className="header__controls">
           <Filters filters={filters} pipelines={pipelineNames} branches={branches} onChange={onFiltersChange} />
           <ConnectionStatus state={connection} asOf={data.asOf} now={now} />

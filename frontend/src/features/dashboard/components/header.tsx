@@ -1,7 +1,15 @@
 import type { ReactNode } from "react";
 import type { Info } from "../../../api/client";
 
-export function Header({ info, children }: { info: Info | null; children?: ReactNode }) {
+export function Header({
+  info,
+  trendsHref,
+  children,
+}: {
+  info: Info | null;
+  trendsHref?: string;
+  children?: ReactNode;
+}) {
   return (
     <header className="header">
       <div className="header__brand">
@@ -19,6 +27,11 @@ export function Header({ info, children }: { info: Info | null; children?: React
               </span>
             )}
           </span>
+        )}
+        {trendsHref && (
+          <a className="header__trends" href={trendsHref} target="_blank" rel="noopener noreferrer">
+            Trends ↗<span className="visually-hidden"> (the Streamlit trends app, in a new tab)</span>
+          </a>
         )}
       </div>
       {children}

@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
-import { expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { NOW, makePipelineSummary, makeSummary } from "../../../test/fixtures";
 import { PipelineHealth } from "./pipeline-health";
 
@@ -75,4 +75,33 @@ it("links a pipeline to its workflow page in the CI, only when it has one, apart
 
   fireEvent.click(within(item).getByRole("button", { name: "acme/web/CI" }));
   expect(onSelect).toHaveBeenCalledWith("acme/web/CI");
+});
+
+describe("the last alert", () => {
+  it("says what it was and whether the mail went out", () => {
+    const alerts = new Map([
+      [
+        "web",
+        {
+          id: 7,
+          kind: "failing" as const,
+          branch: "main",
+          state: "sent" as const,
+          created_at: "2026-01-10T11:50:00Z",
+          sent_at: "2026-01-10T11:50:01Z",
+        },
+      ],
+    ]);
+    render(
+      <PipelineHealth
+        pipelines={[makePipelineSummary({ pipeline: "web" })]}
+        now={Date.parse("2026-01-10T12:00:00Z")}
+        alerts={alerts}
+        selected=""
+        onSelect={() => {}}
+      />,
+    );
+    expect(screen.getByText("Last alert")).toBeInTheDocument();
+    expect(screen.getByText(/failing on main, mailed/)).toBeInTheDocument();
+  });
 });

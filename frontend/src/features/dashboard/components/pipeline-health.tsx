@@ -1,4 +1,4 @@
-import type { PipelineSummary } from "../../../api/client";
+import type { Pipeline, PipelineSummary } from "../../../api/client";
 import { Fragment } from "react";
 import { StatusBadge } from "../../../components/ui/status-badge";
 import { formatCount, formatDuration, formatRate } from "../../../lib/format";
@@ -16,12 +16,14 @@ type Props = {
   now: number;
   /** Each pipeline's page in its CI (a GitHub workflow's), by name, where known. */
   urls?: ReadonlyMap<string, string>;
+  /** Each pipeline's latest alert mail (from GET /api/pipelines). */
+  alerts?: ReadonlyMap<string, NonNullable<Pipeline["last_alert"]>>;
   /** The pipeline the dashboard is narrowed to; empty for all. */
   selected: string;
   onSelect: (pipeline: string) => void;
 };
 
-export function PipelineHealth({ pipelines, now, urls, selected, onSelect }: Props) {
+export function PipelineHealth({ pipelines, now, urls, alerts, selected, onSelect }: Props) {
   return (
     <section className="panel" aria-labelledby="pipelines-heading">
       <div className="panel__head">
@@ -43,6 +45,7 @@ export function PipelineHealth({ pipelines, now, urls, selected, onSelect }: Pro
             {failingFirst(pipelines).map((p) => {
               const isSelected = p.pipeline === selected;
               const url = urls?.get(p.pipeline);
+              const alert = alerts?.get(p.pipeline);
               return (
                 <li key={p.pipeline} className={`pipeline pipeline--${p.health.state}`}>
                   <div className="pipeline__head">
@@ -87,6 +90,14 @@ export function PipelineHealth({ pipelines, now, urls, selected, onSelect }: Pro
                     <dd>{formatCount(p.total)}</dd>
                     <dt>p95</dt>
                     <dd>{formatDuration(p.p95_duration_sec)}</dd>
+                    {alert && (
+                      <>
+                        <dt>Last alert</dt>
+                        <dd title={`${alert.kind} on ${alert.branch}: ${alert.state}`}>
+                          {describeAlert(alert)} <TimeAgo iso={alert.sent_at ?? alert.created_at} now={now} />
+                        </dd>
+                      </>
+                    )}
                   </dl>
                 </li>
               );
@@ -111,4 +122,22 @@ function BreakAfterSlashes({ text }: { text: string }) {
       )}
     </Fragment>
   ));
+}
+
+const ALERT_WORDS: Record<string, string> = {
+  failing: "failing",
+  reminder: "still failing",
+  recovered: "recovered",
+  failure: "failed",
+};
+const DELIVERY_WORDS: Record<string, string> = {
+  pending: "mail pending",
+  sent: "mailed",
+  failed: "mail failed",
+  skipped: "not mailed",
+};
+
+/** "failing on main, mailed" — what the alert said and whether the mail went out. */
+function describeAlert(alert: NonNullable<Pipeline["last_alert"]>): string {
+  return `${ALERT_WORDS[alert.kind] ?? alert.kind} on ${alert.branch}, ${DELIVERY_WORDS[alert.state] ?? alert.state}`;
 }

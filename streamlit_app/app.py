@@ -1,0 +1,51 @@
+"""Pipeline Pulse trends: the entry point. Shared filters in the sidebar, pages in `app_pages/`.
+
+Run it with `pulse streamlit` (or `pulse up`), which hands over DATABASE_URL. The folder is not
+called `pages/`: Streamlit would take that for its older automatic pages, and AppTest then runs
+a page without this script on every rerun after the first.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.exc import DBAPIError
+
+from streamlit_app import data, filters
+
+st.set_page_config(
+    page_title="Pipeline Pulse trends", page_icon=":material/trending_up:", layout="wide"
+)
+
+navigation = st.navigation(
+    [
+        st.Page("app_pages/trends.py", title="Trends", icon=":material/trending_up:", default=True),
+        st.Page("app_pages/reliability.py", title="Reliability", icon=":material/monitor_heart:"),
+        st.Page("app_pages/time.py", title="Where time goes", icon=":material/timer:"),
+        st.Page("app_pages/breakages.py", title="When things break", icon=":material/error:"),
+        st.Page("app_pages/runs.py", title="Runs explorer", icon=":material/search:"),
+    ]
+)
+
+try:
+    state = data.state()
+    if not state.has_runs:
+        st.info(
+            'No runs yet. Send one (README, "Send a run"), connect GitHub, or make a month '
+            "of demo history: `.venv/bin/pulse simulate --count 5000 --hours 720`."
+        )
+        st.stop()
+    if not state.has_history:
+        st.info(
+            "Runs are stored but the daily history has not been computed yet: `pulse worker` "
+            "(started by `pulse up`) does it within a minute, `pulse refresh` does it now."
+        )
+    filters.sidebar()
+    navigation.run()
+except data.NoDatabase as exc:
+    st.warning(str(exc))
+except DBAPIError as exc:
+    st.warning(
+        "The database is not answering, so there is nothing to show. Is `pulse up` running, "
+        "or is DATABASE_URL's server up? This page tries again on the next interaction."
+    )
+    st.caption(f"{type(exc.orig).__name__ if exc.orig else type(exc).__name__}")

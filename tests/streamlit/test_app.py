@@ -1,0 +1,301 @@
+"""The Streamlit trends app through AppTest, on seeded runs; expected figures computed here."""
+
+from __future__ import annotations
+
+import base64
+import json
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import streamlit as st
+from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
+from streamlit.testing.v1 import AppTest
+
+from ingest_api.db import make_engine
+from ingest_api.processes import free_port
+from tests.factories import ingest
+
+APP = str(Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py")
+TODAY = datetime.now(UTC).date()
+
+
+def day(ago: int, hour: int) -> datetime:
+    d = TODAY - timedelta(days=ago)
+    return datetime(d.year, d.month, d.day, hour, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    pipeline: str
+    status: str
+    started_at: datetime
+    duration_sec: float
+    branch: str = "main"
+    commit: str = "c0"
+    triggered_by: str = "octocat"
+    attempt: int | None = None
+    source: str | None = None
+    external_id: str | None = None
+
+
+# web: commit c2 fails on attempt 1 and passes when re-run an hour later (one recovery of
+# 1h 01m: red from 10:00:30 to 11:01:30); feat fails once. api: two passes, then a failure.
+RUNS = (
+    Seeded("web", "success", day(9, 10), 60, commit="c1"),
+    Seeded("web", "failure", day(2, 10), 30, commit="c2", attempt=1),
+    Seeded("web", "success", day(2, 11), 90, commit="c2", attempt=2),
+    Seeded("web", "success", day(1, 9), 40, commit="c3", attempt=1),
+    Seeded("web", "failure", day(1, 12), 120, branch="feat", commit="c4", triggered_by="hubot"),
+    Seeded("api", "success", day(3, 8), 200, commit="c5", source="github", external_id="555-1"),
+    Seeded("api", "success", day(2, 8), 180, commit="c6"),
+    Seeded("api", "failure", day(1, 8), 100, commit="c7", triggered_by="hubot"),
+)
+
+
+def in_days(run: Seeded, first: int, last: int) -> bool:
+    """Started between `first` and `last` days ago (both included)."""
+    return TODAY - timedelta(days=first) <= run.started_at.date() <= TODAY - timedelta(last)
+
+
+def rate(runs: list[Seeded]) -> float:
+    decided = [r for r in runs if r.status in {"success", "failure"}]
+    return sum(r.status == "success" for r in decided) / len(decided)
+
+
+def seed(url: str) -> None:
+    engine = make_engine(url, pool_size=1)
+    with sessionmaker(engine).begin() as session:
+        for run in RUNS:
+            fields: dict[str, Any] = {
+                k: v for k, v in run.__dict__.items() if v is not None and k != "commit"
+            }
+            ingest(session, commit=run.commit, url=f"https://ci.example/{run.commit}", **fields)
+        # One GitHub job of api's webhook run: queued 30 s, ran 2 minutes, two steps.
+        created = day(3, 8)
+        session.execute(
+            text(
+                """
+                insert into github_jobs (id, run_id, run_attempt, name, status, conclusion,
+                    created_at, started_at, completed_at, runner_labels, steps)
+                values (1, 555, 1, 'build', 'completed', 'success', :created, :started,
+                    :completed, array['ubuntu-latest'], cast(:steps as jsonb))
+                """
+            ),
+            {
+                "created": created,
+                "started": created + timedelta(seconds=30),
+                "completed": created + timedelta(seconds=150),
+                "steps": json.dumps(
+                    [
+                        {
+                            "name": "test",
+                            "number": 1,
+                            "conclusion": "success",
+                            "started_at": (created + timedelta(seconds=30)).isoformat(),
+                            "completed_at": (created + timedelta(seconds=130)).isoformat(),
+                        },
+                        {
+                            "name": "lint",
+                            "number": 2,
+                            "conclusion": "success",
+                            "started_at": (created + timedelta(seconds=130)).isoformat(),
+                            "completed_at": (created + timedelta(seconds=150)).isoformat(),
+                        },
+                    ]
+                ),
+            },
+        )
+    with engine.begin() as conn:
+        conn.execute(text("select * from refresh_history(true, true)"))
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    # The caches live in this process across tests, whose databases differ.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture(name="seeded")
+def _seeded(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    seed(db_url)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("PULSE_DASHBOARD_URL", "http://dash.example:5173")
+    return db_url
+
+
+def app(page: str | None = None, **params: str | list[str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def figure(at: AppTest, index: int) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return spec
+
+
+def plotted(values: Any) -> list[float]:
+    """A figure's numbers, which plotly may send as a base64 typed array."""
+    if isinstance(values, dict):
+        return list(np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]))
+    return list(values)
+
+
+@pytest.mark.usefixtures("seeded")
+class TestTrends:
+    def test_week_over_week_metrics(self) -> None:
+        at = app()
+        week = [r for r in RUNS if in_days(r, 6, 0)]
+        before = [r for r in RUNS if in_days(r, 13, 7)]
+        decided = [r.duration_sec for r in week if r.status != "running"]
+        first_try = [r for r in week if r.attempt == 1]
+        got = metrics(at)
+        assert got["Success rate"] == (
+            f"{rate(week) * 100:.1f}%",
+            f"{(rate(week) - rate(before)) * 100:+.1f} pp",
+        )
+        assert got["First-try success"][0] == f"{rate(first_try) * 100:.1f}%"
+        p50 = statistics.median(decided)
+        assert got["p50 duration"][0] == f"{int(p50 // 60)}m {round(p50 % 60):02d}s"
+        assert got["Runs per day"][0] == f"{len(week) / 7:.1f}"
+        assert len(at.get("plotly_chart")) == 3
+
+    def test_the_daily_figures(self) -> None:
+        at = app()
+        frame = at.dataframe[0].value
+        assert len(frame) == 30  # every day of the default range, runs or not
+        assert int(frame["total"].sum()) == len(RUNS)
+        by_day = frame.set_index(frame["period"].dt.date)
+        for ago in (1, 2, 9):
+            runs = [r for r in RUNS if r.started_at.date() == TODAY - timedelta(days=ago)]
+            row = by_day.loc[TODAY - timedelta(days=ago)]
+            assert row["total"] == len(runs)
+            assert row["success_rate"] == pytest.approx(round(rate(runs), 4))
+            durations = [r.duration_sec for r in runs]
+            assert row["p50_duration_sec"] == pytest.approx(statistics.median(durations))
+
+    def test_pipeline_from_the_dashboards_url_filters(self) -> None:
+        at = app(pipeline="api")
+        api_week = [r for r in RUNS if r.pipeline == "api" and in_days(r, 6, 0)]
+        assert metrics(at)["Success rate"][0] == f"{rate(api_week) * 100:.1f}%"
+        assert at.sidebar.multiselect(key="f_pipelines").value == ["api"]
+        link = at.get("link_button")[0].proto.url
+        assert link == "http://dash.example:5173/?pipeline=api"
+
+    def test_changing_filters_changes_the_numbers_and_the_url(self) -> None:
+        at = app()
+        at.sidebar.multiselect(key="f_branches").set_value(["feat"]).run()
+        assert metrics(at)["Success rate"][0] == "0.0%"
+        assert at.query_params["branch"] == "feat"
+        at.sidebar.selectbox(key="f_grain").set_value("week").run()
+        assert not at.exception
+        frame = at.dataframe[0].value
+        assert int(frame["total"].sum()) == 1
+        assert at.query_params["grain"] == "week"
+
+    def test_a_range_without_runs_says_so(self) -> None:
+        at = app(**{"from": "2020-01-01", "to": "2020-01-31"})
+        assert any("No runs match" in info.value for info in at.info)
+
+
+@pytest.mark.usefixtures("seeded")
+class TestReliability:
+    def test_health_time_to_green_and_flaky_commits(self) -> None:
+        at = app("app_pages/reliability.py")
+        got = metrics(at)
+        assert got["Pipelines failing"][0] == "2 of 2"
+        assert got["Recoveries"][0] == "1"
+        assert got["Mean time to green"][0] == "1h 01m"
+        flaky = at.dataframe[1].value
+        assert list(flaky["commit_sha"]) == ["c2"]
+        assert bool(flaky["is_rerun_green"].iloc[0]) is True
+        assert "turned red into green in this range: **1**" in at.caption[-1].value
+
+
+@pytest.mark.usefixtures("seeded")
+class TestWhereTimeGoes:
+    def test_slowest_pipelines_and_github_jobs(self) -> None:
+        at = app("app_pages/time.py")
+        slowest = at.dataframe[0].value
+        assert list(slowest["pipeline"]) == ["api", "web"]
+        api = [r.duration_sec for r in RUNS if r.pipeline == "api"]
+        mean = statistics.mean(api)
+        assert slowest["average"].iloc[0] == f"{int(mean // 60)}m {round(mean % 60):02d}s"
+        jobs = at.dataframe[1].value
+        assert jobs[["job", "runner_label", "queue", "run"]].values.tolist() == [
+            ["build", "ubuntu-latest", "30s", "2m 00s"]
+        ]
+        steps = at.dataframe[2].value
+        assert list(steps["step"]) == ["test", "lint"]
+        assert list(steps["total"]) == ["1m 40s", "20s"]
+
+
+@pytest.mark.usefixtures("seeded")
+class TestWhenThingsBreak:
+    def test_heatmap_in_the_viewers_clock_and_by_who(self) -> None:
+        at = app("app_pages/breakages.py", tz="60")
+        failures = [r for r in RUNS if r.status == "failure"]
+        heat = figure(at, 0)["data"][0]["z"]
+        assert sum(map(sum, heat)) == len(failures)
+        for run in failures:
+            local = run.started_at + timedelta(hours=1)
+            assert heat[local.weekday()][local.hour] >= 1
+        assert at.selectbox(key="b_offset").value == 60
+        by_who = figure(at, 2)["data"][0]
+        counts = dict(zip(by_who["y"], plotted(by_who["x"]), strict=True))
+        assert counts == {"hubot": 2, "octocat": 1}
+
+
+@pytest.mark.usefixtures("seeded")
+class TestRunsExplorer:
+    def test_the_runs_their_links_and_a_status_from_a_link(self) -> None:
+        at = app("app_pages/runs.py")
+        runs = at.dataframe[0].value
+        assert len(runs) == len(RUNS)
+        assert runs["url"].str.startswith("https://ci.example/").all()
+        at = app("app_pages/runs.py", status="failure")
+        assert set(at.dataframe[0].value["status"]) == {"failure"}
+        assert len(at.dataframe[0].value) == sum(r.status == "failure" for r in RUNS)
+        assert at.get("download_button")
+
+
+class TestStates:
+    def test_empty_database(self, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DATABASE_URL", db_url)
+        at = app()
+        assert "No runs yet" in at.info[0].value
+
+    def test_database_down(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("DATABASE_URL", f"postgresql://pulse@127.0.0.1:{free_port()}/pulse")
+        at = app()
+        assert "database is not answering" in at.warning[0].value
+
+    def test_no_database_url(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        at = app()
+        assert "pulse streamlit" in at.warning[0].value
+
+
+def test_expected_days_are_in_the_default_range() -> None:
+    assert all(in_days(r, 29, 0) for r in RUNS)
+    assert date.today() - TODAY <= timedelta(days=1)
