@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -12,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from analytics.runs import InvalidCursor
+from analytics.runs import InvalidCursor, decode_token, encode_token
 
 AlertKind = Literal["failing", "reminder", "recovered", "failure"]
 AlertState = Literal["pending", "sent", "failed", "skipped"]
@@ -49,17 +47,16 @@ class AlertCursor:
     alert_id: int
 
     def encode(self) -> str:
-        raw = f"{_CURSOR_PREFIX}{self.alert_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return encode_token(f"{_CURSOR_PREFIX}{self.alert_id}")
 
     @classmethod
     def decode(cls, value: str) -> AlertCursor:
+        raw = decode_token(value)
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             if not raw.startswith(_CURSOR_PREFIX):
                 raise ValueError("not an alert cursor")
             return cls(int(raw.removeprefix(_CURSOR_PREFIX)))
-        except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        except ValueError as exc:
             raise InvalidCursor(value) from exc
 
 

@@ -23,25 +23,37 @@ class InvalidCursor(ValueError):
     pass
 
 
+def encode_token(raw: str) -> str:
+    """An opaque page cursor (X-Next-Cursor) for `raw`: URL-safe, unpadded."""
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_token(value: str) -> str:
+    """What `encode_token` wrapped; InvalidCursor for anything else."""
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise InvalidCursor(value) from exc
+
+
 @dataclass(frozen=True)
 class Cursor:
     started_at: datetime
     run_id: int
 
     def encode(self) -> str:
-        raw = f"{self.started_at.isoformat()}|{self.run_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return encode_token(f"{self.started_at.isoformat()}|{self.run_id}")
 
     @classmethod
     def decode(cls, value: str) -> Cursor:
+        raw = decode_token(value)
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             started, run_id = raw.split("|")
             parsed = datetime.fromisoformat(started)
             if parsed.tzinfo is None:
                 raise ValueError("naive cursor")
             return cls(parsed, int(run_id))
-        except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        except ValueError as exc:
             raise InvalidCursor(value) from exc
 
 

@@ -8,7 +8,6 @@ goes through.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -17,15 +16,14 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-import psycopg
-from psycopg.rows import dict_row
+from psycopg import AsyncCursor
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from analytics.models import RunOut, RunStatus
 from ingest_api.github.schemas import WorkflowJobDelivery, WorkflowRunDelivery
 from ingest_api.runs.schemas import RunEvent
-from ingest_api.runs.service import ATTEMPTS, INGEST_SQL, RETRYABLE
+from ingest_api.runs.service import INGEST_SQL, in_transaction
 
 log = logging.getLogger("pulse.github")
 
@@ -217,39 +215,33 @@ async def store(
     if isinstance(payload, WorkflowRunDelivery):
         run = run_event(payload, pipeline_template)
         run_params, url = run.model_dump(), workflow_url(payload)
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            async with pool.connection() as conn, conn.transaction():
-                cursor = conn.cursor(row_factory=dict_row)
+
+    async def record(cursor: AsyncCursor[dict[str, Any]]) -> Stored:
+        await cursor.execute(
+            _RECORD_DELIVERY,
+            {
+                "id": delivery_id,
+                "event": event,
+                "action": action,
+                "outcome": "pong" if event == "ping" else "stored",
+            },
+        )
+        if await cursor.fetchone() is None:
+            return Stored("duplicate")
+        if run_params is not None:
+            await cursor.execute(INGEST_SQL, run_params)
+            row = await cursor.fetchone()
+            assert row is not None
+            stored = RunOut.model_validate({**row, "pipeline": run_params["pipeline"]})
+            await cursor.execute(_NOTE_RUN, {"run_id": stored.id, "id": delivery_id})
+            if url is not None:
                 await cursor.execute(
-                    _RECORD_DELIVERY,
-                    {
-                        "id": delivery_id,
-                        "event": event,
-                        "action": action,
-                        "outcome": "pong" if event == "ping" else "stored",
-                    },
+                    _PIPELINE_URL, {"url": url, "pipeline": run_params["pipeline"]}
                 )
-                if await cursor.fetchone() is None:
-                    return Stored("duplicate")
-                if run_params is not None:
-                    await cursor.execute(INGEST_SQL, run_params)
-                    row = await cursor.fetchone()
-                    assert row is not None
-                    stored = RunOut.model_validate({**row, "pipeline": run_params["pipeline"]})
-                    await cursor.execute(_NOTE_RUN, {"run_id": stored.id, "id": delivery_id})
-                    if url is not None:
-                        await cursor.execute(
-                            _PIPELINE_URL, {"url": url, "pipeline": run_params["pipeline"]}
-                        )
-                    return Stored("stored", run=stored)
-                if isinstance(payload, WorkflowJobDelivery):
-                    await cursor.execute(_UPSERT_JOB, _job_params(payload))
-                    return Stored("stored", job_id=payload.workflow_job.id)
-                return Stored("pong")
-        except psycopg.Error as exc:
-            if exc.sqlstate in RETRYABLE and attempt < ATTEMPTS:
-                await asyncio.sleep(0.01 * attempt)
-                continue
-            raise
-    raise AssertionError("unreachable")
+            return Stored("stored", run=stored)
+        if isinstance(payload, WorkflowJobDelivery):
+            await cursor.execute(_UPSERT_JOB, _job_params(payload))
+            return Stored("stored", job_id=payload.workflow_job.id)
+        return Stored("pong")
+
+    return await in_transaction(pool, record)

@@ -9,10 +9,12 @@ The simulator and the CLI call the same statement inside their own transactions.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg import AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
@@ -35,6 +37,8 @@ INGEST_SQL = """
 RETRYABLE = frozenset({"40P01", "40001"})
 ATTEMPTS = 3
 
+T = TypeVar("T")
+
 
 def _run_out(row: dict[str, Any], event: RunEvent) -> RunOut:
     return RunOut.model_validate({**row, "pipeline": event.pipeline})
@@ -47,26 +51,37 @@ def ingest(session: Session, event: RunEvent) -> RunOut:
     return _run_out(dict(row), event)
 
 
-async def ingest_async(pool: AsyncConnectionPool, event: RunEvent) -> RunOut:
-    """Store the event and return the stored run. The commit waits until the answer is built,
-    so a failure anywhere before it (even in building the answer) leaves nothing written.
-    (Measured in bench/ingest.py: psycopg's pipeline mode, which would save a round trip, cost
-    more API CPU per run than it saved.)"""
-    params = event.model_dump()
+async def in_transaction(
+    pool: AsyncConnectionPool, work: Callable[[AsyncCursor[dict[str, Any]]], Awaitable[T]]
+) -> T:
+    """Run `work` in one transaction on a pooled connection, again on a deadlock or
+    serialization failure (nothing was written). The commit waits until `work` returns, so a
+    failure anywhere in it (even in building the answer) leaves nothing written. (Measured in
+    bench/ingest.py: psycopg's pipeline mode, which would save a round trip, cost more API CPU
+    per run than it saved.)"""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with pool.connection() as conn, conn.transaction():
-                cursor = conn.cursor(row_factory=dict_row)
-                await cursor.execute(INGEST_SQL, params)
-                row = await cursor.fetchone()
-                assert row is not None
-                return _run_out(row, event)
+                return await work(conn.cursor(row_factory=dict_row))
         except psycopg.Error as exc:
             if exc.sqlstate in RETRYABLE and attempt < ATTEMPTS:
                 await asyncio.sleep(0.01 * attempt)
                 continue
             raise
     raise AssertionError("unreachable")
+
+
+async def ingest_async(pool: AsyncConnectionPool, event: RunEvent) -> RunOut:
+    """Store the event and return the stored run, committed once the answer is built."""
+    params = event.model_dump()
+
+    async def store(cursor: AsyncCursor[dict[str, Any]]) -> RunOut:
+        await cursor.execute(INGEST_SQL, params)
+        row = await cursor.fetchone()
+        assert row is not None
+        return _run_out(row, event)
+
+    return await in_transaction(pool, store)
 
 
 _DELETE_RUN = text(
