@@ -2,10 +2,13 @@
 
 Every function takes a `Scope`: UTC days `start`..`end` (both included) of `started_at`, and
 optional pipelines and branches (empty means all). Figures that add up across days (counts,
-recoveries, time to green, re-run recoveries) are read from the daily views that `pulse worker`
+recoveries, time to green, re-run recoveries) are read from the daily history that `pulse worker`
 keeps, so they are as fresh as its last refresh. Percentiles and first-try rates do not add up
-across days or pipelines, so a week, a month or several pipelines together read them from
-`runs_staged` (exact `percentile_cont`, like the views), as do the per-run lists.
+across days or pipelines: a day of one pipeline reads them from the history (exact), anything
+larger from the runs (exact `percentile_cont`) or, where that would sort more runs than reading
+the hourly running totals costs, from their duration histograms (within 1.96 % + 0.5 ms; exact
+up to `EXACT_PERCENTILES_UP_TO` decided runs, as the API's summary). Lists of runs and per-run
+figures read `runs` itself, by its indexes where they narrow the read.
 """
 
 from __future__ import annotations
@@ -18,9 +21,17 @@ import pandas as pd
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+from analytics.models import EXACT_PERCENTILES_UP_TO
+
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
 STATUSES = ("success", "failure", "running", "cancelled", "skipped")
+
+# Reading one edge of one pipeline's running totals (an index probe and its ~70-bin histogram)
+# costs about what sorting 100 runs for percentile_cont does (1M runs, 2 busy cores: a year's
+# 73,200 day edges of 200 pipelines read in 9.7 s, its 947,532 decided runs sorted by day in
+# 1.4 s). Histograms are read where they are the cheaper way.
+_RUNS_PER_EDGE = 100
 
 
 @dataclass(frozen=True)
@@ -46,22 +57,65 @@ class Scope:
             "start_day": self.start,
             "end_day": self.end,
             # Half-open in time: the whole of the last day, whatever the clock says.
-            "start_at": datetime.combine(self.start, time(), UTC),
-            "end_at": datetime.combine(self.end + timedelta(days=1), time(), UTC),
+            "start_at": _midnight(self.start),
+            "end_at": _midnight(self.end + timedelta(days=1)),
             "pipelines": list(self.pipelines),
             "branches": list(self.branches),
         }
 
 
-_IN_SCOPE = """
-    {alias}started_at >= :start_at and {alias}started_at < :end_at
-    and (cardinality(cast(:pipelines as text[])) = 0 or {alias}pipeline = any(:pipelines))
-    and (cardinality(cast(:branches as text[])) = 0 or {alias}branch = any(:branches))
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+_PIPELINE_IDS = text("select id from pipelines where name = any(:pipelines)")
+
+
+def _bind(session: Session, scope: Scope) -> dict[str, Any]:
+    """The scope's parameters, with its pipelines' ids."""
+    ids = session.execute(_PIPELINE_IDS, scope.params()).scalars().all() if scope.pipelines else []
+    return {**scope.params(), "by_pipeline": bool(scope.pipelines), "pipeline_ids": list(ids)}
+
+
+# On `runs` itself, not runs_staged: the view joins every run to its pipeline's name, which
+# over a year of 1M runs cost as much as the rest of the query. Pipelines by id (`_bind`), so
+# the planner sees which and probes ix_runs_pipeline_id_started_at for a few; with
+# plan_cache_mode force_custom_plan an empty filter folds away.
+_RUNS_IN_SCOPE = """
+    runs.started_at >= :start_at and runs.started_at < :end_at
+    and (not :by_pipeline or runs.pipeline_id = any(:pipeline_ids))
+    and (cardinality(cast(:branches as text[])) = 0 or runs.branch = any(:branches))
 """
-_RUNS_IN_SCOPE = _IN_SCOPE.format(alias="")
 _DAYS_IN_SCOPE = """
-    day between :start_day and :end_day
-    and (cardinality(cast(:pipelines as text[])) = 0 or pipeline = any(:pipelines))
+    days.day between :start_day and :end_day
+    and (not :by_pipeline or days.pipeline_id = any(:pipeline_ids))
+"""
+_PIPELINES_IN_SCOPE = """
+    select pipelines.id as pipeline_id, pipelines.name as pipeline
+    from pipelines
+    where cardinality(cast(:pipelines as text[])) = 0 or pipelines.name = any(:pipelines)
+"""
+
+_RECOVERIES_IN_SCOPE = """
+    recoveries.per_branch = (cardinality(cast(:branches as text[])) > 0)
+    and recoveries.recovered_at >= :start_at and recoveries.recovered_at < :end_at
+    and (not :by_pipeline or recoveries.pipeline_id = any(:pipeline_ids))
+    and (cardinality(cast(:branches as text[])) = 0 or recoveries.branch = any(:branches))
+"""
+
+# A failure count per key, most first (failures_by).
+_FAILURES_RANKED = """
+final as (
+    select
+        key,
+        sum(failures)::bigint as failures,
+        sum(decided)::bigint as decided,
+        round(sum(failures)::numeric / sum(decided), 4)::float8 as failure_rate
+    from scoped
+    group by key
+)
+
+select * from final where failures > 0 order by failures desc, key limit :limit
 """
 
 # A webhook run's external id is "<run id>-<attempt>", which is how its jobs name it.
@@ -77,7 +131,9 @@ _JOBS_IN_SCOPE = """
     join runs_staged
         on runs_staged.source = 'github'
         and runs_staged.external_id = github_jobs.run_id || '-' || github_jobs.run_attempt
-    where {jobs_scope}
+    where runs_staged.started_at >= :start_at and runs_staged.started_at < :end_at
+        and (cardinality(cast(:pipelines as text[])) = 0 or runs_staged.pipeline = any(:pipelines))
+        and (cardinality(cast(:branches as text[])) = 0 or runs_staged.branch = any(:branches))
 """
 
 
@@ -88,29 +144,37 @@ def _query(template: str) -> TextClause:
         template.format(
             runs_in_scope=_RUNS_IN_SCOPE,
             days_in_scope=_DAYS_IN_SCOPE,
-            jobs_in_scope=_JOBS_IN_SCOPE.format(jobs_scope=_IN_SCOPE.format(alias="runs_staged.")),
+            pipelines_in_scope=_PIPELINES_IN_SCOPE,
+            jobs_in_scope=_JOBS_IN_SCOPE,
+            recoveries_in_scope=_RECOVERIES_IN_SCOPE,
+            failures_ranked=_FAILURES_RANKED,
         )
     )
 
 
-# Additive daily figures per period (and pipeline); the branch view when branches are chosen.
+def _frame(session: Session, query: TextClause, params: dict[str, Any]) -> pd.DataFrame:
+    result = session.execute(query, params)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+# Additive daily figures per period (and pipeline); the branch history when branches are chosen.
 _DAILY = """
 with days as (
     select
-        case when :per_pipeline then pipeline else '' end as pipeline,
-        date_trunc(:grain, day::timestamp)::date as period,
-        total, success, failure, running, cancelled, skipped,
-        avg_duration_sec * (success + failure) as decided_duration_sec,
-        recoveries,
-        mean_time_to_green_sec * recoveries as time_to_green_sec,
-        rerun_recoveries
-    from {view}
+        case when :per_pipeline then days.pipeline_id else 0 end as line,
+        date_trunc(:grain, days.day::timestamp)::date as period,
+        days.total, days.success, days.failure, days.running, days.cancelled, days.skipped,
+        days.avg_duration_sec * (days.success + days.failure) as decided_duration_sec,
+        days.recoveries,
+        days.mean_time_to_green_sec * days.recoveries as time_to_green_sec,
+        days.rerun_recoveries
+    from {table} as days
     where {scope}
 ),
 
-final as (
+periods as (
     select
-        pipeline,
+        line,
         period,
         sum(total)::bigint as total,
         sum(success)::bigint as success,
@@ -124,54 +188,245 @@ final as (
         sum(time_to_green_sec) / nullif(sum(recoveries), 0) as mean_time_to_green_sec,
         sum(rerun_recoveries)::bigint as rerun_recoveries
     from days
-    group by pipeline, period
+    group by line, period
+),
+
+final as (
+    select coalesce(pipelines.name, '') as pipeline, periods.*
+    from periods
+    left join pipelines on pipelines.id = periods.line
 )
 
 select * from final
 """
-_PIPELINE_DAILY = text(_DAILY.format(view="daily_pipeline_history", scope=_DAYS_IN_SCOPE))
-_BRANCH_DAILY = text(
+_PIPELINE_DAILY = _query(_DAILY.format(table="history_pipeline_days", scope="{days_in_scope}"))
+_BRANCH_DAILY = _query(
     _DAILY.format(
-        view="daily_branch_history",
-        scope=_DAYS_IN_SCOPE + " and branch = any(:branches)",
+        table="history_branch_days", scope="{days_in_scope} and days.branch = any(:branches)"
     )
 )
 
-# What does not add up across days: percentiles and the first-try rate, per period (and
-# pipeline), from the runs themselves.
-_FROM_RUNS = _query(
+# p50/p95 of decided runs and the first-try success rate per period (the range as one with
+# `whole`) and, with per_pipeline, per pipeline: exact, one sort of the scope's runs.
+_SPREAD_FROM_RUNS = _query(
     """
 with scoped as (
     select
-        case when :per_pipeline then pipeline else '' end as pipeline,
-        date_trunc(:grain, started_day::timestamp)::date as period,
-        duration_sec,
-        is_success,
-        attempt
-    from runs_staged
-    where is_decided and {runs_in_scope}
+        case when :per_pipeline then runs.pipeline_id else 0 end as line,
+        case when :whole then cast(:start_day as date)
+            else date_trunc(:grain, runs.started_at at time zone 'UTC')::date end as period,
+        runs.duration_sec,
+        runs.status,
+        runs.attempt
+    from runs
+    where runs.status in ('success', 'failure') and {runs_in_scope}
+),
+
+spread as (
+    select
+        line,
+        period,
+        percentile_cont(array[0.5, 0.95]) within group (order by duration_sec) as durations,
+        count(*) filter (where attempt = 1) as first_try,
+        count(*) filter (where attempt = 1 and status = 'success') as first_try_success
+    from scoped
+    group by line, period
 ),
 
 final as (
     select
-        pipeline,
-        period,
-        round(percentile_cont(0.5) within group (order by duration_sec)::numeric, 3)::float8
-            as p50_duration_sec,
-        round(percentile_cont(0.95) within group (order by duration_sec)::numeric, 3)::float8
-            as p95_duration_sec,
-        round(
-            (count(*) filter (where attempt = 1 and is_success))::numeric
-                / nullif(count(*) filter (where attempt = 1), 0),
-            4
-        )::float8 as first_try_success_rate
-    from scoped
-    group by pipeline, period
+        coalesce(pipelines.name, '') as pipeline,
+        spread.period,
+        round(spread.durations[1]::numeric, 3)::float8 as p50_duration_sec,
+        round(spread.durations[2]::numeric, 3)::float8 as p95_duration_sec,
+        round(spread.first_try_success::numeric / nullif(spread.first_try, 0), 4)::float8
+            as first_try_success_rate
+    from spread
+    left join pipelines on pipelines.id = spread.line
 )
 
 select * from final
 """
 )
+
+# The same p50/p95 from the running totals' duration histograms (sql/functions/
+# run_summary_v01.sql): a period's histogram is its closing edge's totals minus its opening
+# edge's, so the work is two index probes per pipeline and period, however many runs. Edges
+# are midnights, so hour rows fall wholly inside or outside. Within 1.96 % + 0.5 ms of
+# percentile_cont (duration_bin; durations are binned in whole milliseconds).
+_SPREAD_FROM_HISTOGRAMS = _query(
+    """
+with lines as ({pipelines_in_scope}),
+
+edges as (
+    select edge.at, edge.n::integer as n
+    from unnest(cast(:edges as timestamptz[])) with ordinality as edge (at, n)
+),
+
+-- Each pipeline's running totals at each edge (with a branch filter, each chosen branch's):
+-- the latest row at or before it, whose histogram holds every decided run started before.
+upto as (
+    select lines.pipeline_id, edges.n, totals.duration_hist
+    from lines
+    cross join edges
+    cross join lateral (
+        select pipeline_hour_totals.duration_hist
+        from pipeline_hour_totals
+        where pipeline_hour_totals.pipeline_id = lines.pipeline_id
+            and pipeline_hour_totals.hour_start <= edges.at
+        order by pipeline_hour_totals.hour_start desc
+        limit 1
+    ) as totals
+    where cardinality(cast(:branches as text[])) = 0
+    union all
+    select lines.pipeline_id, edges.n, totals.duration_hist
+    from lines
+    cross join unnest(cast(:branches as text[])) as chosen (branch)
+    cross join edges
+    cross join lateral (
+        select branch_hour_totals.duration_hist
+        from branch_hour_totals
+        where branch_hour_totals.pipeline_id = lines.pipeline_id
+            and branch_hour_totals.branch = chosen.branch
+            and branch_hour_totals.hour_start <= edges.at
+        order by branch_hour_totals.hour_start desc
+        limit 1
+    ) as totals
+),
+
+edge_bins as (
+    select
+        case when :per_pipeline then upto.pipeline_id else 0 end as line,
+        upto.n,
+        (array_lower(upto.duration_hist, 1) + bins.i - 1)::integer as bin,
+        sum(bins.runs) as runs
+    from upto
+    cross join lateral unnest(upto.duration_hist) with ordinality as bins (runs, i)
+    where bins.runs <> 0
+    group by 1, 2, 3
+),
+
+-- An edge's bins count + for the period it closes and - for the one it opens.
+period_bins as (
+    select edge_bins.line, signed.period_n, edge_bins.bin, sum(signed.sign * edge_bins.runs) as runs
+    from edge_bins
+    cross join lateral (values (edge_bins.n - 1, 1), (edge_bins.n, -1)) as signed (period_n, sign)
+    where signed.period_n between 1 and cardinality(cast(:edges as timestamptz[])) - 1
+    group by 1, 2, 3
+    having sum(signed.sign * edge_bins.runs) <> 0
+),
+
+-- percentile_cont's 0-based ranks: between floor(pos) and ceil(pos), pos = p * (n - 1).
+targets as (
+    select
+        line,
+        period_n,
+        0.5 * (sum(runs) - 1) as p50_pos,
+        0.95 * (sum(runs) - 1) as p95_pos
+    from period_bins
+    group by line, period_n
+),
+
+-- The bin holding rank r is the first whose running count exceeds r.
+picked as (
+    select
+        cumulative.line,
+        cumulative.period_n,
+        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p50_pos)) as p50_lo,
+        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p50_pos)) as p50_hi,
+        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p95_pos)) as p95_lo,
+        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p95_pos)) as p95_hi
+    from (
+        select
+            line,
+            period_n,
+            bin,
+            sum(runs) over (partition by line, period_n order by bin) as rank_to
+        from period_bins
+    ) as cumulative
+    join targets on targets.line = cumulative.line and targets.period_n = cumulative.period_n
+    group by cumulative.line, cumulative.period_n
+),
+
+final as (
+    select
+        coalesce(lines.pipeline, '') as pipeline,
+        picked.period_n,
+        round(((duration_bin_value_ms(picked.p50_lo)
+            + (targets.p50_pos - floor(targets.p50_pos))
+            * (duration_bin_value_ms(picked.p50_hi) - duration_bin_value_ms(picked.p50_lo)))
+            / 1000)::numeric, 3)::float8 as p50_duration_sec,
+        round(((duration_bin_value_ms(picked.p95_lo)
+            + (targets.p95_pos - floor(targets.p95_pos))
+            * (duration_bin_value_ms(picked.p95_hi) - duration_bin_value_ms(picked.p95_lo)))
+            / 1000)::numeric, 3)::float8 as p95_duration_sec
+    from picked
+    join targets on targets.line = picked.line and targets.period_n = picked.period_n
+    left join lines on lines.pipeline_id = picked.line
+)
+
+select * from final
+"""
+)
+
+# First-try success where the histograms give the durations: only runs that record their
+# attempt, which the partial index ix_runs_pipeline_id_commit finds (none: nothing to read).
+_FIRST_TRY = _query(
+    """
+with scoped as (
+    select
+        case when :per_pipeline then runs.pipeline_id else 0 end as line,
+        case when :whole then cast(:start_day as date)
+            else date_trunc(:grain, runs.started_at at time zone 'UTC')::date end as period,
+        runs.status
+    from runs
+    where runs.attempt = 1 and runs.status in ('success', 'failure') and {runs_in_scope}
+),
+
+final as (
+    select
+        coalesce(pipelines.name, '') as pipeline,
+        scoped.period,
+        round(
+            (count(*) filter (where scoped.status = 'success'))::numeric / count(*), 4
+        )::float8 as first_try_success_rate
+    from scoped
+    left join pipelines on pipelines.id = scoped.line
+    group by 1, 2
+)
+
+select * from final
+"""
+)
+
+# A day of one pipeline (or of one of its branches) has its exact figures in the history.
+_SPREAD_FROM_DAYS = """
+with final as (
+    select
+        case when :per_pipeline then pipeline else '' end as pipeline,
+        day as period,
+        first_try_success_rate,
+        p50_duration_sec,
+        p95_duration_sec
+    from {view}
+    where day between :start_day and :end_day
+        and (cardinality(cast(:pipelines as text[])) = 0 or pipeline = any(:pipelines))
+        {branch_filter}
+)
+
+select * from final
+"""
+_PIPELINE_SPREAD_FROM_DAYS = text(
+    _SPREAD_FROM_DAYS.format(view="daily_pipeline_history", branch_filter="")
+)
+_BRANCH_SPREAD_FROM_DAYS = text(
+    _SPREAD_FROM_DAYS.format(
+        view="daily_branch_history", branch_filter="and branch = any(:branches)"
+    )
+)
+_PIPELINE_COUNT = _query("select count(*) from ({pipelines_in_scope}) as lines")
+
+SPREAD_COLUMNS = ["first_try_success_rate", "p50_duration_sec", "p95_duration_sec"]
 
 TREND_COLUMNS = [
     "pipeline",
@@ -193,11 +448,8 @@ TREND_COLUMNS = [
     "mean_time_to_green_sec",
     "rerun_recoveries",
 ]
-
-
-def _frame(session: Session, query: TextClause, params: dict[str, Any]) -> pd.DataFrame:
-    result = session.execute(query, params)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+COUNT_COLUMNS = [c for c in TREND_COLUMNS if c not in SPREAD_COLUMNS]
+_COUNTS = [*STATUSES, "total", "recoveries", "rerun_recoveries"]
 
 
 def _period_starts(scope: Scope, grain: Grain) -> list[date]:
@@ -224,82 +476,118 @@ def _days_in_range(period: date, grain: Grain, scope: Scope) -> int:
     return (min(following, scope.end + timedelta(days=1)) - max(period, scope.start)).days
 
 
-def period_trends(
+def period_counts(
     session: Session, scope: Scope, *, grain: Grain = "day", per_pipeline: bool = False
 ) -> pd.DataFrame:
-    """One row per period of the range (every period, runs or not) and, with `per_pipeline`,
-    per pipeline that ran in it (else `pipeline` is ""): counts per status, success rate and
-    first-try success rate (attempt-1 runs; null where no run records its attempt), average /
-    p50 / p95 duration of decided runs, runs per day, recoveries with their mean time to green,
-    and re-run recoveries."""
+    """The figures of `period_trends` that add up across days (all but percentiles and the
+    first-try rate), from the daily history alone."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {', '.join(GRAINS)}")
-    params = {**scope.params(), "grain": grain, "per_pipeline": per_pipeline}
+    params = {**_bind(session, scope), "grain": grain, "per_pipeline": per_pipeline}
     daily = _frame(session, _BRANCH_DAILY if scope.branches else _PIPELINE_DAILY, params)
-    from_runs = _frame(session, _FROM_RUNS, params)
-    merged = daily.merge(from_runs, on=["pipeline", "period"], how="outer")
-    names = sorted(set(merged["pipeline"])) if per_pipeline else [""]
+    names = sorted(set(daily["pipeline"])) if per_pipeline else [""]
     grid = pd.DataFrame(
         [(name, period) for name in names for period in _period_starts(scope, grain)],
         columns=["pipeline", "period"],
     )
-    frame = grid.merge(merged, on=["pipeline", "period"], how="left")
-    counts = [*STATUSES, "total", "recoveries", "rerun_recoveries"]
-    frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame = grid.merge(daily.drop(columns="line"), on=["pipeline", "period"], how="left")
+    frame[_COUNTS] = frame[_COUNTS].fillna(0).astype("int64")
     decided = frame["success"] + frame["failure"]
     frame["success_rate"] = (frame["success"] / decided.where(decided > 0)).round(4)
     frame["runs_per_day"] = frame["total"] / [
         _days_in_range(period, grain, scope) for period in frame["period"]
     ]
     frame["period"] = pd.to_datetime(frame["period"])
-    floats = [c for c in TREND_COLUMNS if c not in {"pipeline", "period", *counts}]
+    floats = [c for c in COUNT_COLUMNS if c not in {"pipeline", "period", *_COUNTS}]
     frame[floats] = frame[floats].astype("float64")
+    return frame[COUNT_COLUMNS].reset_index(drop=True)
+
+
+def period_trends(
+    session: Session, scope: Scope, *, grain: Grain = "day", per_pipeline: bool = False
+) -> pd.DataFrame:
+    """One row per period of the range (every period, runs or not) and, with `per_pipeline`,
+    per pipeline that ran in it (else `pipeline` is ""): counts per status, success rate and
+    first-try success rate (attempt-1 runs; null where no run records its attempt), average /
+    p50 / p95 duration of decided runs (p50/p95 as the module docstring says), runs per day,
+    recoveries with their mean time to green, and re-run recoveries."""
+    counts = period_counts(session, scope, grain=grain, per_pipeline=per_pipeline)
+    decided = int((counts["success"] + counts["failure"]).sum())
+    if grain == "day" and (per_pipeline or len(scope.pipelines) == 1) and len(scope.branches) < 2:
+        params = {**_bind(session, scope), "per_pipeline": per_pipeline}
+        query = _BRANCH_SPREAD_FROM_DAYS if scope.branches else _PIPELINE_SPREAD_FROM_DAYS
+        spread = _frame(session, query, params)
+    else:
+        spread = _spread(session, scope, grain, per_pipeline=per_pipeline, decided=decided)
+    frame = counts.merge(
+        spread.assign(period=pd.to_datetime(spread["period"])),
+        on=["pipeline", "period"],
+        how="left",
+    )
+    frame[SPREAD_COLUMNS] = frame[SPREAD_COLUMNS].astype("float64")
     return frame[TREND_COLUMNS].reset_index(drop=True)
+
+
+def _spread(
+    session: Session, scope: Scope, grain: Grain | None, *, per_pipeline: bool, decided: int
+) -> pd.DataFrame:
+    """p50/p95 of decided runs and first-try success rate per period of `grain` (None: the
+    whole range) and, with per_pipeline, per pipeline; `decided`, how many decided runs the
+    scope holds, picks the way to read them."""
+    starts = _period_starts(scope, grain) if grain else [scope.start]
+    edges = [max(start, scope.start) for start in starts] + [scope.end + timedelta(days=1)]
+    params = {
+        **_bind(session, scope),
+        "grain": grain or "day",
+        "whole": grain is None,
+        "edges": [_midnight(edge) for edge in edges],
+        "per_pipeline": per_pipeline,
+    }
+    histograms = decided > EXACT_PERCENTILES_UP_TO
+    if histograms:
+        lines = session.execute(_PIPELINE_COUNT, params).scalar_one() * max(1, len(scope.branches))
+        histograms = lines * len(edges) * _RUNS_PER_EDGE <= decided
+    if not histograms:
+        return _frame(session, _SPREAD_FROM_RUNS, params)
+    durations = _frame(session, _SPREAD_FROM_HISTOGRAMS, params)
+    durations["period"] = [starts[n - 1] for n in durations["period_n"]]
+    first_try = _frame(session, _FIRST_TRY, params)
+    frame = durations.merge(first_try, on=["pipeline", "period"], how="outer")
+    return frame[["pipeline", "period", *SPREAD_COLUMNS]]
 
 
 def range_totals(session: Session, scope: Scope) -> dict[str, float | None]:
     """The whole range as one period: total, success rate, first-try success rate, p50, p95,
     runs per day (for the week-over-week comparison)."""
-    params = {**scope.params(), "grain": "day", "per_pipeline": False}
+    params = {**_bind(session, scope), "grain": "day", "per_pipeline": False}
     daily = _frame(session, _BRANCH_DAILY if scope.branches else _PIPELINE_DAILY, params)
-    total = int(daily["total"].sum()) if len(daily) else 0
-    success = int(daily["success"].sum()) if len(daily) else 0
-    failure = int(daily["failure"].sum()) if len(daily) else 0
-    row = session.execute(_RANGE_FROM_RUNS, params).one()
+    total, success, failure = (int(daily[c].sum()) for c in ("total", "success", "failure"))
+    spread = _spread(session, scope, None, per_pipeline=False, decided=success + failure)
+    row = spread.iloc[0] if len(spread) else pd.Series(index=SPREAD_COLUMNS, dtype="float64")
     return {
         "total": float(total),
         "success_rate": round(success / (success + failure), 4) if success + failure else None,
-        "first_try_success_rate": row.first_try_success_rate,
-        "p50_duration_sec": row.p50_duration_sec,
-        "p95_duration_sec": row.p95_duration_sec,
+        **{c: None if pd.isna(row[c]) else float(row[c]) for c in SPREAD_COLUMNS},
         "runs_per_day": total / scope.days,
     }
 
 
-_RANGE_FROM_RUNS = _query(
-    """
-select
-    round(percentile_cont(0.5) within group (order by duration_sec)::numeric, 3)::float8
-        as p50_duration_sec,
-    round(percentile_cont(0.95) within group (order by duration_sec)::numeric, 3)::float8
-        as p95_duration_sec,
-    round(
-        (count(*) filter (where attempt = 1 and is_success))::numeric
-            / nullif(count(*) filter (where attempt = 1), 0),
-        4
-    )::float8 as first_try_success_rate
-from runs_staged
-where is_decided and {runs_in_scope}
-"""
-)
-
 _OPTIONS = text(
     """
-select pipeline, branch, sum(total)::bigint as runs
-from daily_branch_history
-where day between :start_day and :end_day
-group by pipeline, branch
-order by pipeline, runs desc, branch
+with pairs as (
+    select pipeline_id, branch, sum(total)::bigint as runs
+    from history_branch_days
+    where day between :start_day and :end_day
+    group by pipeline_id, branch
+),
+
+final as (
+    select pipelines.name as pipeline, pairs.branch, pairs.runs
+    from pairs
+    join pipelines on pipelines.id = pairs.pipeline_id
+)
+
+select * from final order by pipeline, runs desc, branch
 """
 )
 _PIPELINE_NAMES = text("select name from pipelines order by name")
@@ -316,7 +604,7 @@ select
 def filter_options(session: Session, scope: Scope) -> pd.DataFrame:
     """Every (pipeline, branch) with runs in the range and how many, busiest branch first; a
     pipeline without runs there has one row with branch and runs null."""
-    pairs = _frame(session, _OPTIONS, scope.params())
+    pairs = _frame(session, _OPTIONS, _bind(session, scope))
     busy = set(pairs["pipeline"])
     names = session.execute(_PIPELINE_NAMES).scalars().all()
     idle = pd.DataFrame(
@@ -340,7 +628,7 @@ def data_state(session: Session) -> DataState:
     return DataState(row.has_runs, row.has_history, row.history_as_of)
 
 
-_RECOVERIES = text(
+_RECOVERIES = _query(
     """
 with episodes as (
     select
@@ -348,14 +636,11 @@ with episodes as (
         recoveries.branch,
         recoveries.recovered_at,
         (recoveries.time_to_green_us / 1e6)::float8 as time_to_green_sec,
-        runs_staged.url
+        runs.url
     from recoveries
     join pipelines on pipelines.id = recoveries.pipeline_id
-    join runs_staged on runs_staged.run_id = recoveries.run_id
-    where recoveries.per_branch = (cardinality(cast(:branches as text[])) > 0)
-        and recoveries.recovered_at >= :start_at and recoveries.recovered_at < :end_at
-        and (cardinality(cast(:pipelines as text[])) = 0 or pipelines.name = any(:pipelines))
-        and (cardinality(cast(:branches as text[])) = 0 or recoveries.branch = any(:branches))
+    join runs on runs.id = recoveries.run_id
+    where {recoveries_in_scope}
 )
 
 select * from episodes order by recovered_at desc
@@ -367,36 +652,144 @@ def recovery_episodes(session: Session, scope: Scope) -> pd.DataFrame:
     """Each failure episode that ended in the range, newest first: when green came back
     (`recovered_at`), how long red lasted and the run that ended it. Episodes of the whole
     pipeline; with branches chosen, those of each branch itself."""
-    frame = _frame(session, _RECOVERIES, scope.params())
+    frame = _frame(session, _RECOVERIES, _bind(session, scope))
     return frame.astype({"time_to_green_sec": "float64"})
 
 
+# The bands of the time-to-green distribution, in seconds: a band holds lower <= t < upper.
+TIME_TO_GREEN_BANDS = (0, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800)
+
+_TIME_TO_GREEN = _query(
+    """
+with episodes as (
+    select recoveries.time_to_green_us / 1e6::float8 as time_to_green_sec
+    from recoveries
+    where {recoveries_in_scope}
+),
+
+bands as (
+    select
+        width_bucket(time_to_green_sec, cast(:bands as float8[])) as band,
+        count(*) as recoveries,
+        null::float8 as mean_sec,
+        null::float8 as median_sec
+    from episodes
+    group by 1
+),
+
+overall as (
+    select
+        null::integer as band,
+        count(*) as recoveries,
+        avg(time_to_green_sec) as mean_sec,
+        percentile_cont(0.5) within group (order by time_to_green_sec) as median_sec
+    from episodes
+),
+
+final as (
+    select * from bands
+    union all
+    select * from overall
+)
+
+select * from final
+"""
+)
+
+
+@dataclass(frozen=True)
+class TimeToGreen:
+    """Failure episodes that ended in a range: how many, how long red lasted on average and at
+    the median, and how many fell in each band of TIME_TO_GREEN_BANDS."""
+
+    recoveries: int
+    mean_sec: float | None
+    median_sec: float | None
+    bands: pd.DataFrame  # lower_sec, upper_sec (None: open), recoveries
+
+
+def time_to_green(session: Session, scope: Scope) -> TimeToGreen:
+    """The episodes of `recovery_episodes`, summed up in SQL (a year can hold 100,000s)."""
+    result = session.execute(
+        _TIME_TO_GREEN, {**_bind(session, scope), "bands": list(TIME_TO_GREEN_BANDS)}
+    )
+    rows = result.all()
+    overall = next((r for r in rows if r.band is None), None)
+    counts = {r.band: r.recoveries for r in rows if r.band is not None}
+    uppers: list[float | None] = [*TIME_TO_GREEN_BANDS[1:], None]
+    bands = pd.DataFrame(
+        {
+            "lower_sec": TIME_TO_GREEN_BANDS,
+            "upper_sec": uppers,
+            "recoveries": [int(counts.get(n, 0)) for n in range(1, len(uppers) + 1)],
+        }
+    )
+    if overall is None or not overall.recoveries:
+        return TimeToGreen(0, None, None, bands)
+    return TimeToGreen(
+        int(overall.recoveries), float(overall.mean_sec), float(overall.median_sec), bands
+    )
+
+
+# Which commits healed first, by a semi-join of the scope's successes to its failures (one
+# shared hash of the failures: a year holds 100,000s, and a (pipeline_id, commit) index covers
+# only runs that record their attempt); then the figures of just those commits.
 _FLAKY = _query(
     """
-with decided as (
-    select pipeline, branch, commit_sha, is_success, finished_at, attempt, url
-    from runs_staged
-    where is_decided and {runs_in_scope}
+with failures as (
+    select runs.pipeline_id, runs.commit, runs.finished_at
+    from runs
+    where runs.status = 'failure' and {runs_in_scope}
+),
+
+healed as (
+    select distinct runs.pipeline_id, runs.commit
+    from runs
+    where runs.status = 'success' and {runs_in_scope}
+        and exists (
+            select from failures
+            where failures.pipeline_id = runs.pipeline_id
+                and failures.commit = runs.commit
+                and failures.finished_at < runs.finished_at
+        )
+),
+
+decided as (
+    select runs.pipeline_id, runs.commit, runs.branch, runs.status, runs.finished_at,
+        runs.attempt, runs.url
+    from runs
+    join healed on healed.pipeline_id = runs.pipeline_id and healed.commit = runs.commit
+    where runs.status in ('success', 'failure') and {runs_in_scope}
 ),
 
 commits as (
     select
-        pipeline,
-        commit_sha,
+        pipeline_id,
+        commit,
         min(branch) as branch,
-        count(*) filter (where not is_success) as failures,
-        count(*) filter (where is_success) as successes,
-        min(finished_at) filter (where not is_success) as first_failure_at,
-        max(finished_at) filter (where is_success) as last_success_at,
-        bool_or(is_success and attempt > 1) as is_rerun_green,
-        (array_agg(url order by finished_at desc) filter (where is_success))[1] as url
+        count(*) filter (where status = 'failure') as failures,
+        count(*) filter (where status = 'success') as successes,
+        min(finished_at) filter (where status = 'failure') as first_failure_at,
+        max(finished_at) filter (where status = 'success') as last_success_at,
+        bool_or(status = 'success' and attempt > 1) as is_rerun_green,
+        (array_agg(url order by finished_at desc) filter (where status = 'success'))[1] as url
     from decided
-    group by pipeline, commit_sha
+    group by pipeline_id, commit
 ),
 
 final as (
-    select * from commits
-    where first_failure_at < last_success_at
+    select
+        pipelines.name as pipeline,
+        commits.commit as commit_sha,
+        commits.branch,
+        commits.failures,
+        commits.successes,
+        commits.first_failure_at,
+        commits.last_success_at,
+        commits.is_rerun_green,
+        commits.url
+    from commits
+    join pipelines on pipelines.id = commits.pipeline_id
 )
 
 select * from final order by last_success_at desc limit :limit
@@ -408,56 +801,57 @@ def flaky_commits(session: Session, scope: Scope, *, limit: int = 200) -> pd.Dat
     """Commits that failed and later passed on the same pipeline within the range, latest
     green first: failures, successes, first failure, last success, whether a CI re-run
     (attempt > 1) was what turned it green, and the green run's URL."""
-    return _frame(session, _FLAKY, {**scope.params(), "limit": limit})
+    return _frame(session, _FLAKY, {**_bind(session, scope), "limit": limit})
 
 
-_SLOWEST = _query(
-    """
+# Per pipeline over the range, from the daily history (the branch history with branches).
+_TOTALS = """
 with totals as (
     select
-        pipeline,
-        sum(total)::bigint as runs,
-        sum(avg_duration_sec * (success + failure)) as decided_duration_sec,
-        sum(avg_duration_sec * (success + failure)) / nullif(sum(success + failure), 0)
-            as avg_duration_sec
-    from daily_pipeline_history
-    where {days_in_scope}
-    group by pipeline
-),
-
-spread as (
-    select
-        pipeline,
-        round(percentile_cont(0.5) within group (order by duration_sec)::numeric, 3)::float8
-            as p50_duration_sec,
-        round(percentile_cont(0.95) within group (order by duration_sec)::numeric, 3)::float8
-            as p95_duration_sec
-    from runs_staged
-    where is_decided and {runs_in_scope}
-    group by pipeline
+        days.pipeline_id,
+        sum(days.total)::bigint as runs,
+        sum(days.success + days.failure)::bigint as decided,
+        sum(days.avg_duration_sec * (days.success + days.failure)) as decided_duration_sec
+    from {table} as days
+    where {scope}
+    group by days.pipeline_id
 ),
 
 final as (
     select
-        totals.pipeline,
+        pipelines.name as pipeline,
         totals.runs,
-        totals.avg_duration_sec::float8 as avg_duration_sec,
-        spread.p50_duration_sec,
-        spread.p95_duration_sec,
+        totals.decided,
+        (totals.decided_duration_sec / nullif(totals.decided, 0))::float8 as avg_duration_sec,
         totals.decided_duration_sec::float8 as decided_duration_sec
     from totals
-    join spread on spread.pipeline = totals.pipeline
+    join pipelines on pipelines.id = totals.pipeline_id
+    where totals.decided > 0
 )
 
-select * from final order by avg_duration_sec desc nulls last, pipeline
+select * from final
 """
+_PIPELINE_TOTALS = _query(_TOTALS.format(table="history_pipeline_days", scope="{days_in_scope}"))
+_BRANCH_TOTALS = _query(
+    _TOTALS.format(
+        table="history_branch_days", scope="{days_in_scope} and days.branch = any(:branches)"
+    )
 )
 
 
 def slowest_pipelines(session: Session, scope: Scope) -> pd.DataFrame:
     """Each pipeline with decided runs in the range, slowest on average first: runs, average,
-    p50 and p95 duration, and the time its decided runs took altogether."""
-    return _frame(session, _SLOWEST, scope.params())
+    p50 and p95 duration (as the module docstring says), and the time its decided runs took
+    altogether."""
+    totals = _frame(
+        session, _BRANCH_TOTALS if scope.branches else _PIPELINE_TOTALS, _bind(session, scope)
+    )
+    spread = _spread(session, scope, None, per_pipeline=True, decided=int(totals["decided"].sum()))
+    frame = totals.merge(spread, on="pipeline", how="left").sort_values(
+        ["avg_duration_sec", "pipeline"], ascending=[False, True], na_position="last"
+    )
+    columns = ["pipeline", "runs", "avg_duration_sec", "p50_duration_sec", "p95_duration_sec"]
+    return frame[[*columns, "decided_duration_sec"]].reset_index(drop=True)
 
 
 _JOB_TIMES = _query(
@@ -496,7 +890,7 @@ def job_times(session: Session, scope: Scope) -> pd.DataFrame:
     """GitHub jobs of the runs in scope, per (pipeline, job name, runner label; a job with
     several labels counts under each): jobs, average and p95 queue time (created to started)
     and run time (started to completed). Empty when no jobs are recorded."""
-    frame = _frame(session, _JOB_TIMES, scope.params())
+    frame = _frame(session, _JOB_TIMES, _bind(session, scope))
     return frame.astype({c: "float64" for c in frame.columns if c.endswith("_sec")})
 
 
@@ -537,16 +931,19 @@ select * from final order by total_sec desc, pipeline, job, step limit :limit
 def slowest_steps(session: Session, scope: Scope, *, limit: int = 25) -> pd.DataFrame:
     """The steps of GitHub jobs that took the most time altogether in the range: per
     (pipeline, job, step) how often it ran, its average, p95 and total seconds."""
-    frame = _frame(session, _SLOWEST_STEPS, {**scope.params(), "limit": limit})
+    frame = _frame(session, _SLOWEST_STEPS, {**_bind(session, scope), "limit": limit})
     return frame.astype({"avg_sec": "float64", "p95_sec": "float64", "total_sec": "float64"})
 
 
+# From the failed runs themselves: the hourly running totals hold the same counts, but their
+# rows carry the duration histograms too and outnumber a year's failures (1M runs: 762,351
+# rows, 302 MB, against 210,231 failures in a 161 MB table).
 _HEATMAP = _query(
     """
 with failed as (
-    select started_at + make_interval(mins => :offset_min) as local_at
-    from runs_staged
-    where status = 'failure' and {runs_in_scope}
+    select runs.started_at + make_interval(mins => :offset_min) as local_at
+    from runs
+    where runs.status = 'failure' and {runs_in_scope}
 ),
 
 final as (
@@ -568,33 +965,52 @@ def failure_heatmap(session: Session, scope: Scope, *, offset_min: int = 0) -> p
     clock `offset_min` minutes ahead of UTC; only cells with failures."""
     if not -16 * 60 <= offset_min <= 16 * 60:
         raise ValueError("offset_min must be within 16 hours of UTC")
-    return _frame(session, _HEATMAP, {**scope.params(), "offset_min": offset_min})
+    return _frame(session, _HEATMAP, {**_bind(session, scope), "offset_min": offset_min})
 
 
-_FAILURES_BY = """
+# Branches and pipelines from the daily history (exact counts); people from the runs.
+_FAILURES_BY_QUERIES = {
+    "branch": _query(
+        """
 with scoped as (
-    select {column} as key, status
-    from runs_staged
-    where is_decided and {scope}
+    select days.branch as key, days.failure as failures, days.success + days.failure as decided
+    from history_branch_days as days
+    where {days_in_scope}
+        and (cardinality(cast(:branches as text[])) = 0 or days.branch = any(:branches))
+),
+{failures_ranked}"""
+    ),
+    "pipeline": _query(
+        """
+with days as (
+    select days.pipeline_id, days.failure, days.success
+    from history_pipeline_days as days
+    where {days_in_scope} and cardinality(cast(:branches as text[])) = 0
+    union all
+    select days.pipeline_id, days.failure, days.success
+    from history_branch_days as days
+    where {days_in_scope} and days.branch = any(:branches)
 ),
 
-final as (
+scoped as (
+    select pipelines.name as key, days.failure as failures, days.success + days.failure as decided
+    from days
+    join pipelines on pipelines.id = days.pipeline_id
+),
+{failures_ranked}"""
+    ),
+    "triggered_by": _query(
+        """
+with scoped as (
     select
-        key,
-        count(*) filter (where status = 'failure') as failures,
-        count(*) as decided,
-        round(
-            (count(*) filter (where status = 'failure'))::numeric / count(*), 4
-        )::float8 as failure_rate
-    from scoped
-    group by key
-)
-
-select * from final where failures > 0 order by failures desc, key limit :limit
-"""
-_FAILURES_BY_QUERIES = {
-    column: text(_FAILURES_BY.format(column=column, scope=_RUNS_IN_SCOPE))
-    for column in ("branch", "triggered_by", "pipeline")
+        runs.triggered_by as key,
+        (runs.status = 'failure')::integer as failures,
+        1 as decided
+    from runs
+    where runs.status in ('success', 'failure') and {runs_in_scope}
+),
+{failures_ranked}"""
+    ),
 }
 Dimension = Literal["branch", "triggered_by", "pipeline"]
 
@@ -606,21 +1022,46 @@ def failures_by(
     most failures first: failures, decided runs and the failure rate (`key` is the value)."""
     if dimension not in _FAILURES_BY_QUERIES:
         raise ValueError(f"no failures by {dimension!r}")
-    return _frame(session, _FAILURES_BY_QUERIES[dimension], {**scope.params(), "limit": limit})
+    return _frame(
+        session, _FAILURES_BY_QUERIES[dimension], {**_bind(session, scope), "limit": limit}
+    )
 
 
+# The newest runs first, read backwards along ix_runs_started_at_id until `limit` match; only
+# those are joined to their pipeline's name.
 _RUNS = _query(
     """
-select
-    run_id, pipeline, branch, status, started_at, finished_at, duration_sec, commit_sha,
-    triggered_by, attempt, conclusion, source, url
-from runs_staged
-where {runs_in_scope}
-    and (cardinality(cast(:statuses as text[])) = 0 or status = any(:statuses))
-    and (cast(:triggered_by as text) is null or triggered_by = :triggered_by)
-    and (cast(:commit as text) is null or commit_sha like :commit || '%')
-order by started_at desc, run_id desc
-limit :limit
+with picked as (
+    select runs.*
+    from runs
+    where {runs_in_scope}
+        and (cardinality(cast(:statuses as text[])) = 0 or runs.status::text = any(:statuses))
+        and (cast(:triggered_by as text) is null or runs.triggered_by = :triggered_by)
+        and (cast(:commit as text) is null or runs.commit like :commit || '%')
+    order by runs.started_at desc, runs.id desc
+    limit :limit
+),
+
+final as (
+    select
+        picked.id as run_id,
+        pipelines.name as pipeline,
+        picked.branch,
+        picked.status::text as status,
+        picked.started_at,
+        picked.finished_at,
+        picked.duration_sec,
+        picked.commit as commit_sha,
+        picked.triggered_by,
+        picked.attempt,
+        picked.conclusion,
+        picked.source,
+        picked.url
+    from picked
+    join pipelines on pipelines.id = picked.pipeline_id
+)
+
+select * from final order by started_at desc, run_id desc
 """
 )
 
@@ -637,7 +1078,7 @@ def run_list(
     """The runs in scope, newest first, with these statuses (empty: all), by this person and
     with a commit starting with `commit` (None: any), at most `limit`."""
     params = {
-        **scope.params(),
+        **_bind(session, scope),
         "statuses": list(statuses),
         "triggered_by": triggered_by,
         "commit": commit.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

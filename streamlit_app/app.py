@@ -7,13 +7,19 @@ a page without this script on every rerun after the first.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from sqlalchemy.exc import DBAPIError
 
 from streamlit_app import data, filters
 
+# The dashboard's icon, served by the app itself: a Material icon here would be fetched from
+# Google's font servers, which the app's security policy (and an offline install) rules out.
 st.set_page_config(
-    page_title="Pipeline Pulse trends", page_icon=":material/trending_up:", layout="wide"
+    page_title="Pipeline Pulse trends",
+    page_icon=str(Path(__file__).with_name("favicon.svg")),
+    layout="wide",
 )
 
 navigation = st.navigation(

@@ -79,6 +79,11 @@ def period_trends(scope: Scope, grain: Grain, per_pipeline: bool) -> pd.DataFram
 
 
 @st.cache_data(ttl=TTL_SEC, show_spinner=False)
+def period_counts(scope: Scope, grain: Grain, per_pipeline: bool) -> pd.DataFrame:
+    return _read(trends.period_counts, scope, grain=grain, per_pipeline=per_pipeline)
+
+
+@st.cache_data(ttl=TTL_SEC, show_spinner=False)
 def range_totals(scope: Scope) -> dict[str, float | None]:
     return _read(trends.range_totals, scope)
 
@@ -89,8 +94,8 @@ def health() -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SEC, show_spinner=False)
-def recovery_episodes(scope: Scope) -> pd.DataFrame:
-    return _read(trends.recovery_episodes, scope)
+def time_to_green(scope: Scope) -> trends.TimeToGreen:
+    return _read(trends.time_to_green, scope)
 
 
 @st.cache_data(ttl=TTL_SEC, show_spinner=False)

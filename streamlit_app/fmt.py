@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
+
+import pandas as pd
 
 
 def _missing(value: float | None) -> bool:
@@ -34,3 +37,18 @@ def percent(rate: float | None) -> str:
 
 def number(value: float | None, digits: int = 0) -> str:
     return "—" if _missing(value) else f"{value:,.{digits}f}"
+
+
+def moment(value: datetime | None) -> str:
+    """A UTC timestamp to the minute: "2026-12-01 14:05 UTC"."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{pd.Timestamp(value).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
+
+
+def span(seconds: float) -> str:
+    """A round duration, for band edges: `60` -> "1m", `5400` -> "1.5h", `86400` -> "1d"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from streamlit_app import charts, data, filters, fmt
@@ -25,24 +24,20 @@ else:
     cols[2].metric(
         "As of", f"{health['as_of'].max():%H:%M:%S} UTC" if health["as_of"].notna().any() else "—"
     )
-    shown = health.assign(time_to_green=charts.duration_values(health, "mean_time_to_green_sec"))
+    ranked = health.sort_values(["is_failing", "failure_streak"], ascending=False)
     st.dataframe(
-        shown.sort_values(["is_failing", "failure_streak"], ascending=False)[
-            [
-                "pipeline",
-                "state",
-                "failure_streak",
-                "failing_since",
-                "last_success_at",
-                "last_failure_at",
-                "time_to_green",
-            ]
-        ],
-        hide_index=True,
-        column_config={
-            "failure_streak": st.column_config.NumberColumn("failure streak"),
-            "time_to_green": st.column_config.TextColumn("mean time to green (all time)"),
+        {
+            "Pipeline": ranked["pipeline"],
+            "State": ranked["state"].str.capitalize(),
+            "Failures in a row": ranked["failure_streak"],
+            "Failing since": [fmt.moment(v) for v in ranked["failing_since"]],
+            "Last success": [fmt.moment(v) for v in ranked["last_success_at"]],
+            "Last failure": [fmt.moment(v) for v in ranked["last_failure_at"]],
+            "Mean time to green (all time)": charts.duration_values(
+                ranked, "mean_time_to_green_sec"
+            ),
         },
+        hide_index=True,
     )
     if not failing.empty:
         st.caption("Failure streaks now (failed decided runs in a row)")
@@ -59,25 +54,27 @@ else:
         )
 
 st.subheader("Time to green")
-episodes = data.recovery_episodes(scope)
-trend = data.period_trends(scope, chosen.grain, False)
-if episodes.empty:
+green = data.time_to_green(scope)
+trend = data.period_counts(scope, chosen.grain, False)
+if not green.recoveries:
     st.info("No failure ended in this range (or nothing failed): no time to green to show.")
 else:
     cols = st.columns(3)
-    cols[0].metric("Recoveries", fmt.number(len(episodes)))
-    cols[1].metric("Mean time to green", fmt.duration(episodes["time_to_green_sec"].mean()))
-    cols[2].metric("Median time to green", fmt.duration(episodes["time_to_green_sec"].median()))
+    cols[0].metric("Recoveries", fmt.number(green.recoveries))
+    cols[1].metric("Mean time to green", fmt.duration(green.mean_sec))
+    cols[2].metric("Median time to green", fmt.duration(green.median_sec))
     left, right = st.columns(2)
-    minutes = episodes.assign(
-        minutes=episodes["time_to_green_sec"] / 60,
-        shown=charts.duration_values(episodes, "time_to_green_sec"),
+    bands = green.bands.assign(
+        band=[
+            f"{fmt.span(lower)}-{fmt.span(upper)}" if upper else f"≥ {fmt.span(lower)}"
+            for lower, upper in green.bands[["lower_sec", "upper_sec"]].itertuples(index=False)
+        ]
     )
-    spread = px.histogram(minutes, x="minutes", nbins=30, log_y=False)
-    spread.update_traces(hovertemplate="%{x} min: %{y} recoveries")
-    spread.update_layout(xaxis_title="minutes red", yaxis_title="recoveries", margin={"t": 10})
     left.caption("How long red lasted")
-    left.plotly_chart(spread, key="ttg_histogram")
+    left.plotly_chart(
+        charts.bars(bands, x="band", y="recoveries", value=fmt.number, y_title="recoveries"),
+        key="ttg_histogram",
+    )
     right.caption(f"Mean time to green per {chosen.grain}")
     right.plotly_chart(
         charts.lines(
@@ -101,11 +98,19 @@ if flaky.empty:
     st.info("No commit failed and then passed in this range.")
 else:
     st.dataframe(
-        flaky,
+        {
+            "Pipeline": flaky["pipeline"],
+            "Commit": flaky["commit_sha"],
+            "Branch": flaky["branch"],
+            "Failures": flaky["failures"],
+            "Successes": flaky["successes"],
+            "First failure": [fmt.moment(v) for v in flaky["first_failure_at"]],
+            "Last success": [fmt.moment(v) for v in flaky["last_success_at"]],
+            "Re-run turned it green": flaky["is_rerun_green"].fillna(False).astype(bool),
+            "Green run": flaky["url"],
+        },
         hide_index=True,
         column_config={
-            "commit_sha": st.column_config.TextColumn("commit"),
-            "is_rerun_green": st.column_config.CheckboxColumn("re-run turned it green"),
-            "url": st.column_config.LinkColumn("green run", display_text="open ↗"),
+            "Green run": st.column_config.LinkColumn("Green run", display_text="open ↗"),
         },
     )

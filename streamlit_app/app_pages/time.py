@@ -45,7 +45,7 @@ top = tuple(slowest["pipeline"].head(TOP))
 st.caption(f"Average duration per {chosen.grain} of the {len(top)} slowest")
 st.plotly_chart(
     charts.lines(
-        data.period_trends(replace(scope, pipelines=top), chosen.grain, True),
+        data.period_counts(replace(scope, pipelines=top), chosen.grain, True),
         x="period",
         columns={"avg_duration_sec": "average"},
         value=fmt.duration,

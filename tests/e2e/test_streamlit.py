@@ -26,7 +26,7 @@ def test_every_page_renders_through_pulse_up(
 ) -> None:
     with pulse_up(tmp_path / "data", tmp_path / "up.log") as up:
         simulated = httpx.post(
-            f"{up.api_url}/api/simulate?count=300&fail_rate=0.3&hours=240",
+            f"{up.api_url}/api/simulate?count=300&fail_rate=0.3&hours=72",
             json={"pipelines": ["web", "api", "docs"]},
             timeout=120,
         )
@@ -34,10 +34,26 @@ def test_every_page_renders_through_pulse_up(
         # The worker puts the runs into the daily history the app reads.
         wait_for(lambda: "history refreshed" in up.output, timeout=60, interval=0.5)
         base = f"http://127.0.0.1:{up.env['PULSE_STREAMLIT_PORT']}"
+        headers = httpx.get(f"{base}/").headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "connect-src 'self';" in headers["content-security-policy"]
+        assert (headers["x-content-type-options"], headers["referrer-policy"]) == (
+            "nosniff",
+            "no-referrer",
+        )
         assert "Trends" in up.output
         for width, height in ((1440, 900), (390, 844)):
             context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
+            refused: list[str] = []
+            page.on(
+                "console",
+                lambda message: (
+                    refused.append(message.text)  # noqa: B023
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
             for path in PAGES:
                 page.goto(f"{base}/{path}")
                 # Streamlit renders over its own websocket: wait for content, not for load.
@@ -56,4 +72,6 @@ def test_every_page_renders_through_pulse_up(
                 assert page.get_by_test_id("stException").count() == 0, path
                 name = path or "trends"
                 page.screenshot(path=artifacts / f"streamlit-{name}-{width}.png", full_page=True)
+            # The app works whole under its security headers' policy.
+            assert refused == [], refused
             context.close()

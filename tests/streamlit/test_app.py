@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from sqlalchemy import text
@@ -161,6 +162,89 @@ def plotted(values: Any) -> list[float]:
     return list(values)
 
 
+# Enough decided runs (more than EXACT_PERCENTILES_UP_TO) that a week's percentiles come from
+# the running totals' duration histograms: within 1.96 % + 0.5 ms of percentile_cont.
+BUSY_RUNS = 2400
+
+
+def busy_runs() -> list[tuple[datetime, float, str]]:
+    """(started_at, duration_sec, status) of one pipeline over the 20 days before today."""
+    rng = np.random.default_rng(16)
+    starts = [
+        datetime.combine(TODAY - timedelta(days=20), datetime.min.time(), UTC)
+        + timedelta(seconds=float(s))
+        for s in rng.uniform(0, 20 * 86400 - 3600, BUSY_RUNS)
+    ]
+    durations = np.round(rng.lognormal(4.5, 0.6, BUSY_RUNS), 3)
+    statuses = np.where(rng.random(BUSY_RUNS) < 0.8, "success", "failure")
+    return list(zip(starts, durations.tolist(), statuses.tolist(), strict=True))
+
+
+@pytest.fixture(name="busy")
+def _busy(db_url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, float, str]]:
+    runs = busy_runs()
+    engine = make_engine(db_url, pool_size=1)
+    with engine.begin() as conn:
+        # A bulk load as `pulse rebuild-rollups` expects one: triggers off, rollups rebuilt.
+        conn.execute(text("alter table runs disable trigger user"))
+        conn.execute(text("insert into pipelines (name) values ('busy')"))
+        conn.execute(
+            text(
+                """
+                insert into runs (pipeline_id, status, started_at, finished_at, duration_sec,
+                    branch, commit, triggered_by, source, external_id)
+                select
+                    (select id from pipelines where name = 'busy'), run.status::run_status,
+                    run.started_at, run.started_at + make_interval(secs => run.duration_sec),
+                    run.duration_sec, 'main', md5(run.n::text), 'octocat', 'test', run.n::text
+                from unnest(cast(:starts as timestamptz[]), cast(:durations as float8[]),
+                    cast(:statuses as text[])) with ordinality
+                    as run (started_at, duration_sec, status, n)
+                """
+            ),
+            {
+                "starts": [r[0] for r in runs],
+                "durations": [r[1] for r in runs],
+                "statuses": [r[2] for r in runs],
+            },
+        )
+        conn.execute(text("alter table runs enable trigger user"))
+        conn.execute(text("select rebuild_rollups(id) from pipelines"))
+        conn.execute(text("select * from refresh_history(true, true)"))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return runs
+
+
+def within_histogram_bound(got: float, durations: list[float], q: float) -> bool:
+    exact = float(np.percentile(durations, q * 100))  # linear, as percentile_cont
+    return abs(got - exact) <= exact * 0.0196 + 0.0005 + 0.0005  # + rounding to 3 decimals
+
+
+class TestBusyTrends:
+    def test_weekly_percentiles_from_the_histograms_within_their_bound(
+        self, busy: list[tuple[datetime, float, str]]
+    ) -> None:
+        at = app(grain="week")
+        frame = at.dataframe[0].value
+        weeks = 0
+        for period, total, p50, p95 in frame[
+            ["period", "total", "p50_duration_sec", "p95_duration_sec"]
+        ].itertuples(index=False, name=None):
+            monday = pd.Timestamp(period).date()
+            durations = [
+                d for started, d, _ in busy if monday <= started.date() < monday + timedelta(days=7)
+            ]
+            assert total == len(durations)
+            if not durations:
+                continue
+            weeks += 1
+            assert within_histogram_bound(float(p50), durations, 0.5)
+            assert within_histogram_bound(float(p95), durations, 0.95)
+        assert weeks >= 3
+        assert int(frame["total"].sum()) == BUSY_RUNS
+
+
 @pytest.mark.usefixtures("seeded")
 class TestTrends:
     def test_week_over_week_metrics(self) -> None:
@@ -218,6 +302,10 @@ class TestTrends:
         assert any("No runs match" in info.value for info in at.info)
 
 
+def minute(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
 @pytest.mark.usefixtures("seeded")
 class TestReliability:
     def test_health_time_to_green_and_flaky_commits(self) -> None:
@@ -226,10 +314,46 @@ class TestReliability:
         assert got["Pipelines failing"][0] == "2 of 2"
         assert got["Recoveries"][0] == "1"
         assert got["Mean time to green"][0] == "1h 01m"
+        assert got["Median time to green"][0] == "1h 01m"
+        # Red from 10:00:30 to 11:01:30: one recovery in the 1-2 hour band.
+        bands = figure(at, 1)["data"][0]
+        counted = dict(zip(bands["x"], plotted(bands["y"]), strict=True))
+        assert counted["1h-2h"] == 1
+        assert sum(counted.values()) == 1
         flaky = at.dataframe[1].value
-        assert list(flaky["commit_sha"]) == ["c2"]
-        assert bool(flaky["is_rerun_green"].iloc[0]) is True
+        assert list(flaky["Commit"]) == ["c2"]
+        assert bool(flaky["Re-run turned it green"].iloc[0]) is True
         assert "turned red into green in this range: **1**" in at.caption[-1].value
+
+    def test_the_health_table_is_for_people(self) -> None:
+        at = app("app_pages/reliability.py")
+        table = at.dataframe[0].value.set_index("Pipeline")
+        assert list(table.columns) == [
+            "State",
+            "Failures in a row",
+            "Failing since",
+            "Last success",
+            "Last failure",
+            "Mean time to green (all time)",
+        ]
+        for name in ("web", "api"):
+            decided = sorted(
+                (r.started_at + timedelta(seconds=r.duration_sec), r.status)
+                for r in RUNS
+                if r.pipeline == name
+            )
+            last_success = max(t for t, status in decided if status == "success")
+            failures_after = [t for t, status in decided if t > last_success]
+            row = table.loc[name]
+            assert row["State"] == "Failing"
+            assert row["Failures in a row"] == len(failures_after)
+            assert row["Failing since"] == minute(failures_after[0])
+            assert row["Last success"] == minute(last_success)
+            assert row["Last failure"] == minute(failures_after[-1])
+        # web recovered once (1h 01m); api never did: a dash, not "None".
+        assert table.loc["web", "Mean time to green (all time)"] == "1h 01m"
+        assert table.loc["api", "Mean time to green (all time)"] == "—"
+        assert not table.isna().any().any()
 
 
 @pytest.mark.usefixtures("seeded")
