@@ -274,6 +274,37 @@ class TestRefresh:
         assert set(before) <= set(after)
         engine.dispose()
 
+    def test_a_refresh_never_misses_a_run_in_flight(self, db_url: str) -> None:
+        """A run written (not yet committed) on a day already noted for refresh: the refresh
+        that takes the day's key waits for it, so the day ends up with the run."""
+        engine = make_engine(db_url, pool_size=3)
+        with Session(engine) as session:
+            ingest(session, pipeline="web", started_at=at(D1, 9), duration_sec=60, branch="main")
+            session.commit()  # (web, D1) is noted, not refreshed yet
+        with engine.connect() as writer:
+            in_flight = writer.begin()
+            ingest(
+                Session(bind=writer, join_transaction_mode="create_savepoint"),
+                pipeline="web",
+                started_at=at(D1, 10),
+                duration_sec=60,
+                branch="main",
+            )
+            refreshed: list[worker.Refresh] = []
+            refresher = threading.Thread(
+                target=lambda: refreshed.append(worker.refresh_history(engine, wait=True))
+            )
+            refresher.start()
+            refresher.join(timeout=1.0)
+            assert refresher.is_alive(), "the refresh took the key of a write in flight"
+            in_flight.commit()
+            refresher.join(timeout=30)
+        assert refreshed
+        with engine.connect() as conn:
+            days = daily(conn, "daily_pipeline_history")
+        assert days[("web", D1)]["total"] == 2
+        engine.dispose()
+
     def test_one_refresher_at_a_time(self, db_url: str) -> None:
         engine = make_engine(db_url, pool_size=3)
         with Session(engine) as session:
