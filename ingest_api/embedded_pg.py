@@ -194,6 +194,11 @@ class EmbeddedPostgres:
         """The postmaster's pid while this instance runs it."""
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
+    def exited(self) -> int | None:
+        """The exit code once the server this instance started has died (killed, crashed, or
+        stopped behind our back); None while it runs or before it started."""
+        return self._proc.poll() if self._proc is not None else None
+
     def server_version(self) -> str:
         """Version of the binaries in bin_dir, e.g. "18.6" (from `postgres --version`)."""
         if self._version is None:

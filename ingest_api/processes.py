@@ -25,6 +25,7 @@ __all__ = [
     "ProcessNotReady",
     "answers",
     "die_with_parent",
+    "exit_with_parent",
     "free_port",
     "serving",
     "terminate",
@@ -78,6 +79,18 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
             os._exit(1)  # the parent died before prctl: the signal would never come
 
     return preexec
+
+
+def exit_with_parent(parent: int, sig: int = signal.SIGTERM) -> None:
+    """die_with_parent for a process already running, started by code we do not control (a
+    uvicorn worker): `sig` comes when `parent` dies, or at once if it is gone already. Call it
+    from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("call exit_with_parent from the main thread")
+    if _prctl()(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
 
 
 def free_port(host: str = HOST) -> int:

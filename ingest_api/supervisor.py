@@ -9,7 +9,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ingest_api.embedded_pg import EmbeddedPostgres, EmbeddedServerError
 from ingest_api.processes import die_with_parent, terminate
+
+# A dead database is started again at once, then (while starts fail, e.g. on a full disk) every
+# few seconds at most, so it is back within this long of the cause going away.
+SERVER_BACKOFF_SEC = (1.0, 5.0)
 
 
 @dataclass
@@ -55,6 +60,42 @@ class Child:
         process, self.process = self.process, None
         if process is not None:
             terminate(process, timeout)
+
+
+@dataclass
+class ServerWatch:
+    """The embedded PostgreSQL server `pulse up` owns, started again when it dies.
+
+    Without this a killed postmaster stayed dead (a zombie of `pulse up`) and every request
+    answered 503 until someone restarted everything. Its children reconnect by themselves."""
+
+    server: EmbeddedPostgres
+    next_start_at: float | None = None
+    backoff: float = SERVER_BACKOFF_SEC[0]
+
+    def poll(self) -> str | None:
+        """Start the server again if it died and its backoff has passed; a line saying what
+        happened, or None while it runs."""
+        now = time.monotonic()
+        if self.next_start_at is None:
+            code = self.server.exited()
+            if code is None:
+                return None
+            self.next_start_at = now
+            return f"PostgreSQL exited with {code}; restarting it"
+        if now < self.next_start_at:
+            return None
+        try:
+            self.server.start()
+        except EmbeddedServerError as exc:
+            self.next_start_at = now + self.backoff
+            wait, self.backoff = self.backoff, min(self.backoff * 2, SERVER_BACKOFF_SEC[1])
+            # The first and last lines: what failed, and the server log's verdict.
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            said = " … ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else repr(exc)
+            return f"PostgreSQL did not start ({said}); trying again in {wait:.0f} s"
+        self.next_start_at, self.backoff = None, SERVER_BACKOFF_SEC[0]
+        return "PostgreSQL is running again"
 
 
 def python_module(module: str, *args: str) -> list[str]:
