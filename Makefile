@@ -10,7 +10,7 @@ NPM_STAMP := frontend/node_modules/.installed
 PG15_BIN ?= /usr/lib/postgresql/15/bin
 # The database tests run a second time on PostgreSQL 15: the server PG15_URL names (CI's
 # service container on GitHub), else Debian's binaries when present.
-DB_TESTS := tests/sql tests/api tests/live tests/test_migrations.py
+DB_TESTS := tests/sql tests/api tests/live tests/fuzz tests/test_migrations.py
 
 .PHONY: install dashboard browser up test lint pytest test-pg15 test-frontend bench fmt clean
 
@@ -82,16 +82,20 @@ browser:
 				"or set PULSE_CHROMIUM to a Chromium binary"; exit 1; \
 		fi; }
 
+# Two workers: most tests wait on servers and subprocesses, so two share the cores well (each
+# worker has its own embedded PostgreSQL and temporary folders).
+PYTEST_WORKERS ?= 2
+
 pytest: install browser
-	$(BIN)/pytest --cov --cov-report=term:skip-covered
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --cov --cov-report=term:skip-covered --durations=15
 
 test-pg15: install
 	@if [ -n "$$PG15_URL" ]; then \
 		echo "== database tests on PostgreSQL 15 (PG15_URL)"; \
-		TEST_DATABASE_URL="$$PG15_URL" $(BIN)/pytest -q $(DB_TESTS); \
+		TEST_DATABASE_URL="$$PG15_URL" $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(DB_TESTS); \
 	elif [ -x $(PG15_BIN)/postgres ]; then \
 		echo "== database tests on PostgreSQL 15 ($(PG15_BIN))"; \
-		PULSE_TEST_PG_BIN=$(PG15_BIN) $(BIN)/pytest -q $(DB_TESTS); \
+		PULSE_TEST_PG_BIN=$(PG15_BIN) $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(DB_TESTS); \
 	else \
 		echo "PostgreSQL 15 binaries not found at $(PG15_BIN): skipping the PG 15 pass"; \
 	fi
@@ -106,6 +110,7 @@ bench: install
 	$(BIN)/python -m bench.history --size $(BENCH_SIZE)
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.streamlit --size $(BENCH_SIZE)
+	$(BIN)/python -m bench.faults
 
 fmt: install
 	$(BIN)/ruff format .

@@ -94,12 +94,20 @@ _.baseline
 _.template_url
 _._subreaper
 
+# schemathesis: a hook registered by decorator and called by its name (tests/fuzz).
+_.before_generate_case
+
 # Response fields only the JSON encoder reads (runs' jobs, deliveries, alerts).
 _.queue_sec
 _.runner_group
 _.runner_labels
 _.received_at
 _.sent_at
+
+# uvicorn's app factory in each API worker, named as "ingest_api.cli:api_worker_app", and the
+# HTTP protocol it runs, named as "ingest_api.connections:GuardedHttp".
+_.api_worker_app
+_.GuardedHttp
 
 # Protocols called by name: aiosmtpd handlers; migrations (excluded from the scan) call these.
 _.handle_DATA

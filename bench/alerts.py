@@ -188,6 +188,7 @@ def _env(url: str, scratch: Path, smtp_port: int) -> dict[str, str]:
     env.update(
         DATABASE_URL=url,
         PULSE_INGEST_TOKEN=TOKEN,
+        PULSE_RATE_LIMIT_INGEST="off",  # the bench measures the write path, past any limit
         PULSE_API_WORKERS="1",
         PULSE_DATA_DIR=str(scratch / "data"),
         PULSE_SMTP_HOST="127.0.0.1",

@@ -76,6 +76,10 @@ def _api(url: str, scratch: Path) -> Iterator[tuple[subprocess.Popen[bytes], str
         # The bench's clients read as fast as they can; a generous queue keeps a client that
         # falls behind for a moment from being closed mid-measurement.
         PULSE_LIVE_QUEUE="256",
+        # Every client comes from this one address: past the per-address caps.
+        PULSE_WS_MAX_PER_ADDRESS="100000",
+        PULSE_MAX_CONNECTIONS_PER_ADDRESS="100000",
+        PULSE_RATE_LIMIT_INGEST="off",
     )
     base = f"http://127.0.0.1:{port}"
     with serving(

@@ -7,6 +7,7 @@ import shutil
 import signal
 import stat
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -34,9 +35,12 @@ from ingest_api.config import (
     write_new_token,
 )
 from ingest_api.db import libpq_url, make_engine
-from ingest_api.processes import answers, wait_ready
-from ingest_api.supervisor import Child, child_env, python_module
+from ingest_api.processes import answers, exit_with_parent, wait_ready
+from ingest_api.supervisor import Child, ServerWatch, child_env, python_module
 from ingest_api.ui import is_built as ui_is_built
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(
     help="Pipeline Pulse: CI/CD pipeline health, live.",
@@ -57,6 +61,12 @@ console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# `pulse api`'s pid, for its uvicorn workers (api_worker_app).
+API_PARENT_ENV = "PULSE_API_PARENT_PID"
+# Where the API workers (and `pulse up`'s worker) write their Prometheus figures for GET
+# /metrics to add up (ingest_api/telemetry.py). Set before prometheus-client is imported, which
+# is why this module names the variable rather than importing telemetry.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Shutdown(Exception):
@@ -100,6 +110,7 @@ def _leave_terminal() -> None:
 class Database:
     url: str
     kind: str  # "embedded" or "external"
+    server: embedded_pg.EmbeddedPostgres | None = None  # when we run it ourselves
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -131,7 +142,7 @@ def _database(settings: Settings, *, start: bool, join: bool = True) -> Iterator
             url = server.start()
         except embedded_pg.EmbeddedServerError as exc:
             raise _fail(str(exc)) from None
-        yield Database(url, "embedded")
+        yield Database(url, "embedded", server)
     finally:
         server.stop()
 
@@ -219,7 +230,10 @@ def up() -> None:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     try:
-        with _database(settings, start=True, join=False) as db:
+        # Figures start from zero with each `pulse up`, as a restarted server's do. Not in the
+        # data dir: prometheus-client's mmap'd files there killed every API worker (SIGBUS)
+        # when the data dir's disk filled up (bench/faults.py, "disk full").
+        with _database(settings, start=True, join=False) as db, _metrics_dir():
             _supervise(settings, db)
     except Shutdown:
         pass  # it came while the database started, and `_database` has stopped it
@@ -237,6 +251,7 @@ def _supervise(settings: Settings, db: Database) -> None:
         new_token = None
         if not settings.ingest_token and read_token_file(settings.token_file) is None:
             new_token = write_new_token(settings.token_file)
+        # The children inherit METRICS_DIR_ENV from `up`'s _metrics_dir().
         env = child_env(
             DATABASE_URL=db.url,
             PULSE_DATABASE_KIND=db.kind,
@@ -267,7 +282,16 @@ def _supervise(settings: Settings, db: Database) -> None:
             settings.streamlit_port,
         )
         _banner(settings, db, new_token)
+        watch = ServerWatch(db.server) if db.server is not None else None
         while True:
+            if watch is not None and (news := watch.poll()) is not None:
+                err.print(f"[yellow]{escape(news)}[/yellow]")
+                server = watch.server
+                if server.pid is not None and server.url != env["DATABASE_URL"]:
+                    # Its old port was taken meanwhile: the children start again with the URL.
+                    env["DATABASE_URL"] = server.url
+                    for child in children:
+                        child.stop()
             for child in children:
                 code = child.poll()
                 if code is not None:
@@ -295,24 +319,63 @@ def api(
     """Run the API alone (attaches to the embedded server `pulse up` runs, or DATABASE_URL)."""
     import uvicorn
 
+    from ingest_api.connections import MAX_CLIENT_MESSAGE_BYTES
+
     settings = _settings()
-    with _database(settings, start=False) as db:
+    with _database(settings, start=False) as db, _metrics_dir():
         os.environ["DATABASE_URL"] = db.url
         os.environ["PULSE_DATABASE_KIND"] = db.kind
         os.environ["PULSE_DATA_DIR"] = str(settings.data_dir.resolve())
         get_settings.cache_clear()
+        count = workers or _workers(settings)
+        if count > 1:
+            os.environ[API_PARENT_ENV] = str(os.getpid())
+        else:  # one process: uvicorn serves in this one, which dies with its own parent
+            os.environ.pop(API_PARENT_ENV, None)
         uvicorn.run(
-            "ingest_api.main:create_app",
+            "ingest_api.cli:api_worker_app",
             factory=True,
             host=host or settings.api_host,
             port=port or settings.api_port,
-            workers=workers or _workers(settings),
+            workers=count,
+            # Slow-loris and per-address connection guards (ingest_api/connections.py).
+            http="ingest_api.connections:GuardedHttp",
+            ws_max_size=MAX_CLIENT_MESSAGE_BYTES,
             access_log=False,
             log_level="info",
             # Live messages are serialized once per tick and sent as is to every client;
             # per-connection compression would deflate the same bytes once per viewer.
             ws_per_message_deflate=False,
         )
+
+
+def api_worker_app() -> FastAPI:
+    """uvicorn's app factory, run in each API worker process.
+
+    uvicorn's workers outlive a parent killed with SIGKILL: they went on serving stale code and
+    held the port, so `pulse up` could never start the API again (measured: "Address already in
+    use" on every restart). Each now gets SIGTERM when its parent dies and shuts down in order."""
+    from ingest_api.main import create_app
+
+    parent = os.environ.get(API_PARENT_ENV)
+    if parent is not None and int(parent) != os.getpid():
+        exit_with_parent(int(parent))
+    return create_app()
+
+
+@contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """The directory the API's workers share their figures in: `pulse up`'s, else a new one,
+    removed at exit."""
+    if os.environ.get(METRICS_DIR_ENV):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="pulse-metrics-")
+    os.environ[METRICS_DIR_ENV] = directory
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @app.command("streamlit")
@@ -324,10 +387,10 @@ def streamlit_command(
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.find_spec("streamlit_app")
-    if spec is None or spec.origin is None:
+    if importlib.util.find_spec("streamlit_app") is None:
         raise _fail("the streamlit_app package is not installed (`make up` installs it)")
-    script = Path(spec.origin).parent / "app.py"
+    # The app behind our security headers (ingest_api/trends_app.py).
+    script = Path(__file__).resolve().parent / "trends_app.py"
     settings = _settings()
     with _database(settings, start=False) as db:
         # The URL travels in the environment, never on a command line others can read.

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+import limits
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -45,6 +46,21 @@ class Settings(BaseSettings):
     # How often `pulse worker` refreshes the daily history (sql/functions/refresh_history_v01.sql).
     history_refresh_sec: float = Field(
         default=60, gt=0, le=86_400, validation_alias="PULSE_HISTORY_REFRESH_SEC"
+    )
+    # Abuse limits (ingest_api/ratelimit.py, ingest_api/connections.py), per API process: writes
+    # per token, writes without a token per client address (`<count>/<second|minute|hour>`, or
+    # `off`); connections, and live ones, per client address.
+    rate_limit_ingest: str = Field(default="100/second", validation_alias="PULSE_RATE_LIMIT_INGEST")
+    rate_limit_public: str = Field(default="30/second", validation_alias="PULSE_RATE_LIMIT_PUBLIC")
+    max_connections_per_address: int = Field(
+        default=256, ge=1, le=1_000_000, validation_alias="PULSE_MAX_CONNECTIONS_PER_ADDRESS"
+    )
+    # How long a request's headers may take to arrive (a slow-loris client is cut off).
+    headers_timeout_sec: float = Field(
+        default=10, gt=0, le=600, validation_alias="PULSE_HEADERS_TIMEOUT_SEC"
+    )
+    ws_max_per_address: int = Field(
+        default=100, ge=1, le=1_000_000, validation_alias="PULSE_WS_MAX_PER_ADDRESS"
     )
     # GitHub webhooks: the secrets deliveries are signed with (comma-separated, for rotation;
     # unset: the route answers 403) and how a workflow run names its pipeline.
@@ -98,6 +114,18 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("rate_limit_ingest", "rate_limit_public")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip().lower() not in {"", "off", "0", "none"}:
+            try:
+                limits.parse(value)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a rate: write e.g. 100/second, 6000/minute or off"
+                ) from None
         return value
 
     @field_validator("ingest_token")

@@ -9,6 +9,8 @@ Exception tree (the `kind` is the envelope's `error`)::
     ├── NotFound             404 NotFound
     ├── Conflict             409 Conflict
     ├── PayloadTooLarge      413 PayloadTooLarge
+    ├── UriTooLong           414 UriTooLong
+    ├── HeadersTooLarge      431 HeadersTooLarge
     ├── RateLimited          429 RateLimited
     └── DatabaseUnavailable  503 DatabaseUnavailable
 
@@ -82,6 +84,16 @@ class PayloadTooLarge(PulseError):
     kind = "PayloadTooLarge"
 
 
+class UriTooLong(PulseError):
+    status_code = 414
+    kind = "UriTooLong"
+
+
+class HeadersTooLarge(PulseError):
+    status_code = 431
+    kind = "HeadersTooLarge"
+
+
 class RateLimited(PulseError):
     status_code = 429
     kind = "RateLimited"
@@ -101,6 +113,8 @@ _KIND_BY_STATUS = {
         NotFound,
         Conflict,
         PayloadTooLarge,
+        UriTooLong,
+        HeadersTooLarge,
         RateLimited,
         DatabaseUnavailable,
     )
@@ -119,7 +133,8 @@ class ErrorOut(BaseModel):
 
     error: str = Field(
         description="The kind: ValidationError, Unauthorized, Forbidden, NotFound, Conflict, "
-        "PayloadTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed, BadRequest or "
+        "PayloadTooLarge, UriTooLong, HeadersTooLarge, RateLimited, DatabaseUnavailable, "
+        "MethodNotAllowed, BadRequest or "
         "InternalError.",
         examples=["ValidationError"],
     )
@@ -138,8 +153,21 @@ def documented(answers: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorOut, "description": text} for status, text in answers.items()}
 
 
+# Every write route states it (ingest_api/ratelimit.py).
+RATE_LIMITED = (
+    "Too many writes: over PULSE_RATE_LIMIT_INGEST for this token, or over "
+    "PULSE_RATE_LIMIT_PUBLIC for this address when neither a token nor a valid webhook "
+    "signature is sent; Retry-After says when to try again."
+)
+
 # What any route may answer (routes add their own; theirs win).
-COMMON_ERRORS = documented({503: "The database is unreachable or busy."})
+COMMON_ERRORS = documented(
+    {
+        414: "The URL is over 4 KiB.",
+        431: "Over 100 headers, or over 32 KiB of them.",
+        503: "The database is unreachable or busy.",
+    }
+)
 
 
 def envelope(kind: str, detail: Any, status_code: int, **extra: Any) -> JSONResponse:

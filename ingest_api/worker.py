@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from ingest_api import telemetry
 from ingest_api.alerts import delivery
 from ingest_api.config import Settings
+
+# Seconds between tries while the database is unreachable.
+RETRY_MAX_SEC = 1.0
 
 _REFRESH = text("select * from refresh_history(:full, :wait)")
 
@@ -53,17 +57,22 @@ def run(
     stop: threading.Event,
     log: Callable[[str], None],
 ) -> None:
-    """Refresh now and then every `interval_sec` until `stop` is set; a database error is
-    logged and the next round tries again."""
+    """Refresh now and then every `interval_sec` until `stop` is set; after a database error
+    the next try comes sooner (within RETRY_MAX_SEC), so the history follows within seconds of
+    the database's return rather than a whole interval later."""
     while not stop.is_set():
         try:
             result = refresh_history(engine)
         except DBAPIError as exc:
-            log(f"history refresh failed, retrying in {interval_sec:g} s: {exc.orig}")
+            retry = min(interval_sec, RETRY_MAX_SEC)
+            log(f"history refresh failed, retrying in {retry:g} s: {exc.orig}")
+            stop.wait(retry)
+            continue
         else:
             if not result.refreshed:
                 log("history refresh skipped: another worker is refreshing")
             elif result.pipeline_days or result.branch_days:
+                telemetry.history_refresh.observe(result.elapsed_ms / 1000)
                 log(
                     f"history refreshed: {result.pipeline_days} pipeline-days, "
                     f"{result.branch_days} branch-days in {result.elapsed_ms:.0f} ms"

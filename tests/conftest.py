@@ -30,7 +30,8 @@ from ingest_api.main import create_app
 from tests.api.support import Api, ApiFactory, make_settings
 from tests.support import live_server
 
-TEMPLATE = "pulse_test_template"
+# One per xdist worker: on a shared server (TEST_DATABASE_URL) each worker makes its own.
+TEMPLATE = f"pulse_test_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _with_database(url: str, name: str) -> str:

@@ -11,6 +11,7 @@ import psycopg
 import uvicorn
 from starlette.applications import Starlette
 
+from ingest_api.connections import MAX_CLIENT_MESSAGE_BYTES
 from ingest_api.processes import wait_until
 
 T = TypeVar("T")
@@ -27,7 +28,14 @@ def wait_for(predicate: Callable[[], T], *, timeout: float = 60.0, interval: flo
 @contextmanager
 def live_server(app: Starlette) -> Iterator[str]:
     """Serve `app` with uvicorn on an ephemeral loopback port; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws_max_size=MAX_CLIENT_MESSAGE_BYTES,  # as `pulse api` serves it
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

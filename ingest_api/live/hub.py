@@ -31,6 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import analytics
 from analytics.models import RunOut, Summary
+from ingest_api import telemetry
 from ingest_api.db import libpq_url
 from ingest_api.live import messages
 
@@ -44,7 +45,9 @@ CLOSE_TIMEOUT_SEC = 10.0
 # Summaries computed at once in one tick (each holds a database connection and a thread).
 CONCURRENT_SUMMARIES = 4
 LISTEN_LIVENESS_SEC = 5.0
-RECONNECT_BACKOFF_SEC = (0.2, 5.0)
+# Capped low: a refused connect costs nothing, and with 5 s the live figures came back up to
+# 5 s after the database did (bench/faults.py).
+RECONNECT_BACKOFF_SEC = (0.2, 1.0)
 
 T = TypeVar("T")
 
@@ -83,6 +86,7 @@ class Client:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
+            telemetry.live_dropped.inc()
             log.warning("closing a live client too slow to keep up (%s)", self.subscription)
             self.close(TRY_AGAIN_LATER, "too slow: messages arrive faster than they are read")
         self.last_offered = time.monotonic()
@@ -202,9 +206,11 @@ class LiveHub:
         if self.stopping:
             client.close(GOING_AWAY, "server shutting down")
         self._subscriptions.setdefault(subscription, set()).add(client)
+        telemetry.live_clients.inc()
         try:
             await client.run()
         finally:
+            telemetry.live_clients.dec()
             group = self._subscriptions.get(subscription)
             if group is not None:
                 group.discard(client)
@@ -230,6 +236,7 @@ class LiveHub:
                 async with conn:
                     await conn.execute(f"listen {CHANNEL}")
                     if was_lost:
+                        telemetry.listener_reconnects.inc()
                         await self._on_reconnect()
                     # Changes made while we were not listening are unknown: everyone gets a
                     # fresh snapshot on the next tick.
@@ -262,7 +269,10 @@ class LiveHub:
             next_tick = max(next_tick + self._tick_sec, loop.time())
             await asyncio.sleep(next_tick - loop.time())
             try:
-                await self._tick()
+                with (
+                    telemetry.live_ticks.time() if self._subscriptions else contextlib.nullcontext()
+                ):
+                    await self._tick()
             except (SQLAlchemyError, psycopg.Error) as exc:
                 log.warning("live update postponed: the database is unavailable (%s)", exc)
 
@@ -346,6 +356,7 @@ class LiveHub:
             )
         )
         self.summaries_computed += 1
+        telemetry.summaries_computed.inc()
         return summary
 
     async def _heartbeats(self) -> None:

@@ -11,7 +11,7 @@ import analytics
 from analytics.models import JobOut, RunOut, RunStatus
 from ingest_api.auth import IngestAuth
 from ingest_api.db import SessionDep
-from ingest_api.errors import NotFound, ValidationFailed, documented
+from ingest_api.errors import RATE_LIMITED, NotFound, ValidationFailed, documented
 from ingest_api.filters import BranchFilter, PipelineFilter
 from ingest_api.middleware import MAX_BODY_BYTES
 from ingest_api.runs import service
@@ -40,6 +40,7 @@ def ignored_fields_header(names: list[str]) -> str:
             409: "The (source, external_id) key names a run of another pipeline.",
             413: f"Body over {MAX_BODY_BYTES // 1024 // 1024} MiB.",
             422: "Invalid event; nothing was written.",
+            429: RATE_LIMITED,
         }
     ),
 )
@@ -101,6 +102,7 @@ def list_runs(
             401: "Missing or wrong token, or none configured.",
             404: "No run has this id.",
             422: "The id is not a positive integer.",
+            429: RATE_LIMITED,
         }
     ),
 )

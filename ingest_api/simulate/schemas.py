@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, field_validator
 
 
 class SimulateRequest(BaseModel):
-    pipelines: list[str] = Field(
+    # The item bounds are in the schema so the document states them (the fuzzer found them
+    # missing); the validator still refuses names that are blank once trimmed, or hold NUL.
+    pipelines: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=lambda: ["web", "api"], min_length=1, max_length=50
     )
 

@@ -97,8 +97,9 @@ def simulate(
     now = session.execute(text("select now()")).scalar_one()
     batch = list(events(pipelines, count=count, fail_rate=fail_rate, now=now, hours=hours))
     # Ingest locks one pipeline at a time until commit; taking them in name order keeps two
-    # simulations in flight from deadlocking.
-    batch.sort(key=lambda event: event.pipeline)
+    # simulations in flight from deadlocking. Oldest first within a pipeline: a run rewrites
+    # every running-total row after its hour, so random order cost O(count x hours) rows.
+    batch.sort(key=lambda event: (event.pipeline, event.finished_at or now))
     stored = 0
     for event in batch:
         runs_service.ingest(session, event)

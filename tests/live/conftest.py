@@ -19,19 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def api_process(db_url: str, tmp_path: Path) -> ApiProcessFactory:
-    """Start `pulse api` (one worker) on a free port against `database_url`."""
+    """Start `pulse api` (one worker unless PULSE_API_WORKERS says) on a free port against
+    `database_url`."""
 
     @contextmanager
     def start(database_url: str = db_url, **settings: str) -> Iterator[ApiProcess]:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "DATABASE_"))}
         env.update(
-            DATABASE_URL=database_url,
-            PULSE_DATA_DIR=str(tmp_path / "data"),
-            PULSE_INGEST_TOKEN=TOKEN,
-            PULSE_API_WORKERS="1",
-            PULSE_LIVE_TICK_MS="50",
-            **settings,
+            {
+                "DATABASE_URL": database_url,
+                "PULSE_DATA_DIR": str(tmp_path / "data"),
+                "PULSE_INGEST_TOKEN": TOKEN,
+                "PULSE_API_WORKERS": "1",
+                "PULSE_LIVE_TICK_MS": "50",
+                **settings,
+            }
         )
         url = f"http://127.0.0.1:{port}"
         log_path = tmp_path / f"api-{port}.log"

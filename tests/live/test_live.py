@@ -99,7 +99,9 @@ def test_snapshot_then_one_ingest_moves_the_figures_and_lists_the_run(
 def test_a_burst_of_1000_ingests_is_coalesced_and_ends_on_the_exact_summary(
     api_process: ApiProcessFactory,
 ) -> None:
-    with api_process() as api, open_socket(api, "?minutes=120") as ws:
+    # The socket is read only after the burst: an unbounded client queue keeps its reader
+    # thread taking frames (and answering the server's pings) however long the burst takes.
+    with api_process() as api, open_socket(api, "?minutes=120", max_queue=None) as ws:
         assert receive(ws)["payload"]["total"] == 0
         bodies = [
             event_body(

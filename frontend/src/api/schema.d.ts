@@ -308,6 +308,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics
+         * @description Figures for Prometheus: requests by route and status (count and latency), webhook
+         *     deliveries, live clients, dropped messages, ticks and summaries, listener reconnects,
+         *     database connections in use, history refreshes and what waits for one, the alert outbox and
+         *     delivery attempts (the last three read from the database at scrape time).
+         */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -397,7 +420,7 @@ export interface components {
             detail: string | components["schemas"]["FieldError"][];
             /**
              * Error
-             * @description The kind: ValidationError, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed, BadRequest or InternalError.
+             * @description The kind: ValidationError, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UriTooLong, HeadersTooLarge, RateLimited, DatabaseUnavailable, MethodNotAllowed, BadRequest or InternalError.
              * @example ValidationError
              */
             error: string;
@@ -969,8 +992,26 @@ export interface operations {
                     "application/json": components["schemas"]["AlertOut"][];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Invalid parameter. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1038,8 +1079,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Invalid event; nothing was written. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes: over PULSE_RATE_LIMIT_INGEST for this token, or over PULSE_RATE_LIMIT_PUBLIC for this address when neither a token nor a valid webhook signature is sent; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1074,6 +1142,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InfoOut"];
+                };
+            };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description The database is unreachable or busy. */
@@ -1112,8 +1198,26 @@ export interface operations {
                     "application/json": components["schemas"]["Summary"];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Invalid parameter. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1148,6 +1252,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PipelineOut"][];
+                };
+            };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description The database is unreachable or busy. */
@@ -1200,8 +1322,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The name is longer than 200 characters. */
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The name is longer than 200 characters, or holds NUL. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes: over PULSE_RATE_LIMIT_INGEST for this token, or over PULSE_RATE_LIMIT_PUBLIC for this address when neither a token nor a valid webhook signature is sent; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1247,8 +1396,26 @@ export interface operations {
                     "application/json": components["schemas"]["RunOut"][];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Invalid parameter. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1305,8 +1472,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The id is not a positive integer. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes: over PULSE_RATE_LIMIT_INGEST for this token, or over PULSE_RATE_LIMIT_PUBLIC for this address when neither a token nor a valid webhook signature is sent; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1354,8 +1548,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The id is not a positive integer. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1377,6 +1589,7 @@ export interface operations {
     simulate_api_simulate_post: {
         parameters: {
             query?: {
+                /** @description Runs to create; `pulse simulate` makes more. */
                 count?: number;
                 fail_rate?: number;
                 /** @description Spread runs over this many past hours. */
@@ -1410,6 +1623,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Invalid parameter or body. */
             422: {
                 headers: {
@@ -1419,8 +1641,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description A simulation is already running. */
+            /** @description A simulation is already running. Too many writes: over PULSE_RATE_LIMIT_INGEST for this token, or over PULSE_RATE_LIMIT_PUBLIC for this address when neither a token nor a valid webhook signature is sent; Retry-After says when to try again. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1495,8 +1726,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Malformed JSON, a missing X-GitHub-Delivery, or a payload without the fields needed; nothing was written. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes: over PULSE_RATE_LIMIT_INGEST for this token, or over PULSE_RATE_LIMIT_PUBLIC for this address when neither a token nor a valid webhook signature is sent; Retry-After says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1535,8 +1793,26 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryOut"][];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Invalid parameter. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1573,6 +1849,24 @@ export interface operations {
                     "application/json": components["schemas"]["HealthOut"];
                 };
             };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The database is unreachable: the error envelope with `ok` false. */
             503: {
                 headers: {
@@ -1583,6 +1877,53 @@ export interface operations {
                         /** @constant */
                         ok?: false;
                     };
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format: one figure across all API processes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The URL is over 4 KiB. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Over 100 headers, or over 32 KiB of them. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The database is unreachable or busy. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
