@@ -190,6 +190,7 @@ def _banner(settings: Settings, db: Database, new_token: str | None) -> None:
     console.print(f"  API        {api}")
     console.print(f"  API docs   {api}/docs")
     console.print(f"  Live       {api.replace('http', 'ws', 1)}/ws/metrics")
+    console.print(f"  Metrics    {api}/metrics  (Prometheus)")
     console.print(
         f"  Worker     refreshes the daily history every {settings.history_refresh_sec:g} s"
         " (`pulse sql-role NAME` for SQL readers)"
