@@ -34,7 +34,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.ingest import _processes, _tree
+from bench.ingest import tree_cpu_seconds
 from ingest_api import migrate
 from ingest_api.embedded_pg import EmbeddedPostgres
 from ingest_api.processes import answers, free_port, serving
@@ -87,18 +87,13 @@ def api_server(url: str, scratch: Path, workers: int, **settings: str) -> Iterat
         yield base
 
 
-def _cpu_seconds(root: int) -> float:
-    table = _processes()
-    return sum(table[pid][1] for pid in _tree(root, table))
-
-
 async def ingest_load(base: str, opts: argparse.Namespace) -> Measured:
     """Runs/s, p95 ms and errors of `--clients` clients offering `--rate` runs/s in all for
     `--seconds` (each waits for its answer: a slow server gets fewer runs, not a queue)."""
     latencies: list[float] = []
     errors = 0
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    api_before, bench_before = _cpu_seconds(API_PID), time.process_time()
+    api_before, bench_before = tree_cpu_seconds(API_PID), time.process_time()
     started_at = time.perf_counter()
     interval = opts.clients / opts.rate
     async with aiohttp.ClientSession(
@@ -131,7 +126,7 @@ async def ingest_load(base: str, opts: argparse.Namespace) -> Measured:
         len(latencies) / elapsed,
         p95,
         errors,
-        (_cpu_seconds(API_PID) - api_before) / elapsed,
+        (tree_cpu_seconds(API_PID) - api_before) / elapsed,
         (time.process_time() - bench_before) / elapsed,
     )
 

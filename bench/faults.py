@@ -56,8 +56,10 @@ from sqlalchemy import Connection, text
 
 from ingest_api.db import make_engine
 from ingest_api.embedded_pg import EmbeddedPostgres
-from ingest_api.processes import answers, free_port, serving, wait_until
+from ingest_api.processes import answers, free_port, wait_until
 from ingest_api.worker import refresh_history
+from tests.e2e.processes import PulseUp, descendants
+from tests.e2e.processes import pulse_up as e2e_pulse_up
 from tests.rollup_checks import assert_rollups_exact
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,50 +216,6 @@ class Row:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Pulse:
-    """A running `pulse up`."""
-
-    process: subprocess.Popen[bytes]
-    api_url: str
-    data_dir: Path
-    log: Path
-
-    def child(self, command: str) -> int:
-        """The pid of `python -m ingest_api <command>` under `pulse up`."""
-        for pid in _descendants(self.process.pid):
-            with suppress(OSError):
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                if argv[1:4] == [b"-m", b"ingest_api", command.encode()]:
-                    return pid
-        raise RuntimeError(f"no `{command}` process under pulse up")
-
-    def postmaster(self) -> int:
-        pid: int = json.loads((self.data_dir / "postgres.json").read_text())["pid"]
-        return pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _descendants(root: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with suppress(OSError):
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = [root]
-    while frontier:
-        current = frontier.pop()
-        for child, parent in parents.items():
-            if parent == current and child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
-
-
 @contextmanager
 def pulse_up(
     data_dir: Path,
@@ -266,42 +224,27 @@ def pulse_up(
     database_url: str | None = None,
     workers: int | None = None,
     extra_env: dict[str, str] | None = None,
-) -> Iterator[Pulse]:
-    """`pulse up` as a user runs it (every child), on free ports; stopped on leaving."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "DATABASE_URL"))}
-    env.update(
-        PULSE_DATA_DIR=str(data_dir),
-        PULSE_API_PORT=str(port),
-        PULSE_UI_PORT=str(free_port()),
-        PULSE_STREAMLIT_PORT=str(free_port()),
-        PULSE_INGEST_TOKEN=TOKEN,
-        PULSE_DEMO="false",
+) -> Iterator[PulseUp]:
+    """`pulse up` as a user runs it (every child, `workers` API processes or one per core), on
+    free ports; stopped on leaving."""
+    env = {
+        "PULSE_INGEST_TOKEN": TOKEN,
+        "PULSE_DEMO": "false",
+        "PULSE_API_WORKERS": str(workers or os.cpu_count() or 1),
         # Each second rather than each minute, so the worker's recovery is measurable.
-        PULSE_HISTORY_REFRESH_SEC="1",
+        "PULSE_HISTORY_REFRESH_SEC": "1",
         # One token posting as fast as 16 clients can: the per-token limit would answer 429s,
         # which are not what this measures.
-        PULSE_RATE_LIMIT_INGEST="off",
-    )
-    if workers is not None:
-        env["PULSE_API_WORKERS"] = str(workers)
+        "PULSE_RATE_LIMIT_INGEST": "off",
+    }
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     env.update(extra_env or {})
-    with serving(
-        [sys.executable, "-m", "ingest_api", "up"],
-        ready=lambda: "Pipeline Pulse is up" in log.read_text(errors="replace"),
-        timeout=180,
-        log=log,
-        stop_timeout=60,
-        interval=0.2,
-        env=env,
-        cwd=ROOT,
-    ) as process:
-        yield Pulse(process, f"http://127.0.0.1:{port}", data_dir, log)
+    with e2e_pulse_up(data_dir, log, extra_env=env) as pulse:
+        yield pulse
 
 
-def db_url_of(pulse: Pulse) -> str:
+def db_url_of(pulse: PulseUp) -> str:
     """The embedded server's URL (`pulse db-url`, as a user gets it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "DATABASE_URL"))}
     env["PULSE_DATA_DIR"] = str(pulse.data_dir)
@@ -437,14 +380,14 @@ def scenario_api_kill(scratch: Path, events: int, clients: int, workers: int | N
             restarted = wait_until(lambda: _other_child(pulse, "api", api), 60)
             row.recovery = f"{_recovery_after(load.tally, killed):.1f} s"
             row.notes.append("API restarted by pulse up" if restarted else "API NOT restarted")
-            orphans = [p for p in _descendants(1) if _is_api_worker_of(p, api)]
+            orphans = [p for p in descendants(1) if _is_api_worker_of(p, api)]
             if orphans:
                 row.notes.append(f"{len(orphans)} orphaned API workers still running")
     return row
 
 
-def _other_child(pulse: Pulse, command: str, old: int) -> bool:
-    with suppress(RuntimeError):
+def _other_child(pulse: PulseUp, command: str, old: int) -> bool:
+    with suppress(AssertionError):
         return pulse.child(command) != old and answers(f"{pulse.api_url}/health")
     return False
 
@@ -535,7 +478,7 @@ def _outage(scratch: Path, events: int, clients: int, workers: int | None, *, hu
 def _signal_server(postmaster: int, sig: int) -> None:
     """`sig` to the postmaster (first, so it starts nothing new) and to every process of it
     (each backend is a process group of its own: killpg would reach the postmaster alone)."""
-    for pid in [postmaster, *_descendants(postmaster)]:
+    for pid in [postmaster, *descendants(postmaster)]:
         with suppress(ProcessLookupError):
             os.kill(pid, sig)
 
@@ -600,7 +543,7 @@ def scenario_disk_full(scratch: Path, events: int, clients: int, workers: int | 
                 )
                 said = [
                     line.strip()
-                    for line in pulse.output().splitlines()
+                    for line in pulse.output.splitlines()
                     if line.startswith("PostgreSQL ")
                     and (" exited " in line or "not start" in line)
                 ]

@@ -191,7 +191,7 @@ class CpuProbe:
         table = _processes()
         for name, root in self.trees.items():
             if root is not None:
-                snap[name] = sum(table[p][1] for p in _tree(root, table))
+                snap[name] = tree_cpu_seconds(root, table)
         snap["machine"] = _machine_busy()
         return snap
 
@@ -216,6 +216,12 @@ def _processes() -> dict[int, tuple[int, float]]:
         ticks = sum(int(f) for f in fields[11:15])
         table[int(entry.name)] = (int(fields[1]), ticks / CLK_TCK)
     return table
+
+
+def tree_cpu_seconds(root: int, table: dict[int, tuple[int, float]] | None = None) -> float:
+    """CPU seconds of the process `root` and every process below it (reaped ones included)."""
+    table = table if table is not None else _processes()
+    return sum(table[pid][1] for pid in _tree(root, table))
 
 
 def _tree(root: int, table: dict[int, tuple[int, float]]) -> set[int]:

@@ -46,7 +46,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from ingest_api.processes import die_with_parent, free_port, wait_until
+from ingest_api.processes import die_with_parent, free_port, pid_alive, proc_stat, wait_until
 
 __all__ = [
     "EmbeddedPostgres",
@@ -549,33 +549,15 @@ def _recorded_port(paths: _Paths) -> int | None:
     return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (index 0 is the state)."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    # The command name may hold spaces and parentheses; it ends at the last ')'.
-    return raw.rpartition(")")[2].split()
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    fields = _proc_stat(pid)
-    # A zombie has exited; only its parent's wait() is missing.
-    return fields is not None and fields[0] not in ("Z", "X")
-
-
 def _start_time(pid: int) -> int | None:
-    fields = _proc_stat(pid)
+    fields = proc_stat(pid)
     # Field 22 of stat (starttime); index 19 here. Tells a live owner from a reused pid.
     return int(fields[19]) if fields is not None and len(fields) > 19 else None
 
 
 def _owner_alive(state: _State) -> bool:
     owner = state["owner_pid"]
-    if not _pid_alive(owner):
+    if not pid_alive(owner):
         return False
     recorded = state["owner_start"]
     return recorded is None or _start_time(owner) == recorded
@@ -583,7 +565,7 @@ def _owner_alive(state: _State) -> bool:
 
 def _is_our_postmaster(pid: int, pgdata: Path) -> bool:
     """Alive, runs a `postgres` binary, and names our PGDATA on its command line."""
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return False
     try:
         exe = os.readlink(f"/proc/{pid}/exe")
@@ -605,7 +587,7 @@ def _stop_orphan(pid: int, pgdata: Path) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
-        if wait_until(lambda: not _pid_alive(pid), timeout):
+        if wait_until(lambda: not pid_alive(pid), timeout):
             return
     raise EmbeddedServerError(f"orphaned PostgreSQL server (pid {pid}) for {pgdata} did not exit")
 

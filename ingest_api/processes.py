@@ -93,6 +93,25 @@ def exit_with_parent(parent: int, sig: int = signal.SIGTERM) -> None:
         os.kill(os.getpid(), sig)
 
 
+def proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (index 0 is the state)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name may hold spaces and parentheses; it ends at the last ')'.
+    return raw.rpartition(")")[2].split()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether `pid` runs."""
+    if pid <= 0:
+        return False
+    fields = proc_stat(pid)
+    # A zombie has exited; only its parent's wait() is missing.
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
 def free_port(host: str = HOST) -> int:
     """A TCP port nobody listens on right now; someone may take it before the caller binds it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -32,6 +32,8 @@ from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ingest_api.processes import pid_alive
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -155,18 +157,8 @@ def _forget_dead_processes(directory: Path) -> None:
     """A restarted worker's live gauges must not count in the sums any more."""
     for path in directory.glob("gauge_live*.db"):
         match = _PID_IN_NAME.search(path.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             multiprocess.mark_process_dead(int(match.group(1)), str(directory))  # type: ignore[no-untyped-call]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def exposition(engine: Engine | None) -> bytes:
@@ -179,6 +171,4 @@ def exposition(engine: Engine | None) -> bytes:
         source: Collector = processes
     else:
         source = REGISTRY
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Scrape(source, _DatabaseFigures(engine)))
-    return generate_latest(registry)
+    return generate_latest(_Scrape(source, _DatabaseFigures(engine)))

@@ -11,6 +11,7 @@ or processes, and `session` runs a single-connection test in a transaction that 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +28,13 @@ from ingest_api import migrate
 from ingest_api.db import libpq_url, make_engine
 from ingest_api.embedded_pg import EmbeddedPostgres
 from ingest_api.main import create_app
-from tests.api.support import Api, ApiFactory, make_settings
+from ingest_api.processes import answers, free_port, serving
+from tests.api.support import TOKEN, Api, ApiFactory, make_settings
+from tests.live.support import ApiProcess, ApiProcessFactory
 from tests.support import live_server
 
 # One per xdist worker: on a shared server (TEST_DATABASE_URL) each worker makes its own.
+ROOT_DIR = Path(__file__).resolve().parents[1]
 TEMPLATE = f"pulse_test_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
@@ -137,3 +141,37 @@ def api_factory(db_url: str, tmp_path: Path) -> ApiFactory:
 def api(api_factory: ApiFactory) -> Iterator[Api]:
     with api_factory() as running:
         yield running
+
+
+@pytest.fixture
+def api_process(db_url: str, tmp_path: Path) -> ApiProcessFactory:
+    """Start `pulse api` (one worker unless PULSE_API_WORKERS says) on a free port against
+    `database_url`."""
+
+    @contextmanager
+    def start(database_url: str = db_url, **settings: str) -> Iterator[ApiProcess]:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "DATABASE_"))}
+        env.update(
+            {
+                "DATABASE_URL": database_url,
+                "PULSE_DATA_DIR": str(tmp_path / "data"),
+                "PULSE_INGEST_TOKEN": TOKEN,
+                "PULSE_API_WORKERS": "1",
+                "PULSE_LIVE_TICK_MS": "50",
+                **settings,
+            }
+        )
+        url = f"http://127.0.0.1:{port}"
+        log_path = tmp_path / f"api-{port}.log"
+        with serving(
+            [sys.executable, "-m", "ingest_api", "api", "--port", str(port)],
+            ready=lambda: answers(f"{url}/health"),
+            timeout=60,
+            log=log_path,
+            env=env,
+            cwd=ROOT_DIR,
+        ) as process:
+            yield ApiProcess(url, process, log_path)
+
+    return start

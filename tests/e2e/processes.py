@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -25,13 +26,15 @@ def pulse_env(data_dir: Path, **extra: str) -> dict[str, str]:
         if k not in {"DATABASE_URL", "PULSE_INGEST_TOKEN", "TEST_DATABASE_URL"}
     }
     env.update(
-        PULSE_DATA_DIR=str(data_dir),
-        PULSE_DEMO="true",
-        PULSE_API_WORKERS="1",
-        PULSE_UI_PORT=str(free_port()),
-        PULSE_STREAMLIT_PORT=str(free_port()),
-        PULSE_HISTORY_REFRESH_SEC="0.5",
-        **extra,
+        {
+            "PULSE_DATA_DIR": str(data_dir),
+            "PULSE_DEMO": "true",
+            "PULSE_API_WORKERS": "1",
+            "PULSE_UI_PORT": str(free_port()),
+            "PULSE_STREAMLIT_PORT": str(free_port()),
+            "PULSE_HISTORY_REFRESH_SEC": "0.5",
+            **extra,
+        }
     )
     return env
 
@@ -117,6 +120,11 @@ class PulseUp:
             if pulse_command(pid) == command:
                 return pid
         raise AssertionError(f"no {command} process under pulse up")
+
+    def postmaster(self) -> int:
+        """The embedded PostgreSQL's pid, as `pulse up` records it."""
+        pid: int = json.loads((self.data_dir / "postgres.json").read_text())["pid"]
+        return pid
 
     def printed_token(self) -> str | None:
         match = re.search(r"prints it again\):\s*\n\s*(\S+)", self.output)

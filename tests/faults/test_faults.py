@@ -84,7 +84,7 @@ class TestKills:
                 _no_loss(load, url)
             wait_for(lambda: not _orphans_of(api), timeout=60)
             wait_for(lambda: pulse.child("api") != api, timeout=60)
-            assert "api exited with -9; restarting" in pulse.output()
+            assert "api exited with -9; restarting" in pulse.output
 
             with Load(pulse.api_url, make_events(EVENTS, "pg"), CLIENTS) as load:
                 wait_for(lambda: len(load.tally.acked) >= EVENTS // 4, timeout=120)
@@ -93,7 +93,7 @@ class TestKills:
                 _no_loss(load, url)
             assert pulse.postmaster() != postmaster
             assert alive(pulse.postmaster())
-            assert "PostgreSQL exited with -9; restarting it" in pulse.output()
+            assert "PostgreSQL exited with -9; restarting it" in pulse.output
             assert pulse.process.poll() is None
 
 
