@@ -4,11 +4,12 @@ Every function takes a `Scope`: UTC days `start`..`end` (both included) of `star
 optional pipelines and branches (empty means all). Figures that add up across days (counts,
 recoveries, time to green, re-run recoveries) are read from the daily history that `pulse worker`
 keeps, so they are as fresh as its last refresh. Percentiles and first-try rates do not add up
-across days or pipelines: a day of one pipeline reads them from the history (exact), anything
-larger from the runs (exact `percentile_cont`) or, where that would sort more runs than reading
-the hourly running totals costs, from their duration histograms (within 1.96 % + 0.5 ms; exact
-up to `EXACT_PERCENTILES_UP_TO` decided runs, as the API's summary). Lists of runs and per-run
-figures read `runs` itself, by its indexes where they narrow the read.
+across days or pipelines: a day of one pipeline reads them from the history (exact); anything
+larger, up to `EXACT_PERCENTILES_UP_TO` decided runs (as the API's summary), from the runs
+(exact `percentile_cont`), and beyond that from the days' duration histograms and first-try
+counts in the history (percentiles within 1.96 % + 0.5 ms; the rate exact), so a year of 10M
+runs reads at most a row per day and pipeline. Lists of runs and per-run figures read `runs`
+itself, by its indexes where they narrow the read.
 """
 
 from __future__ import annotations
@@ -26,13 +27,6 @@ from analytics.models import EXACT_PERCENTILES_UP_TO
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
 STATUSES = ("success", "failure", "running", "cancelled", "skipped")
-
-# Reading one edge of one pipeline's running totals (an index probe and its ~70-bin histogram)
-# costs about what sorting 100 runs for percentile_cont does (1M runs, 2 busy cores: a year's
-# 73,200 day edges of 200 pipelines read in 9.7 s, its 947,532 decided runs sorted by day in
-# 1.4 s). Histograms are read where they are the cheaper way.
-_RUNS_PER_EDGE = 100
-
 
 @dataclass(frozen=True)
 class Scope:
@@ -249,89 +243,96 @@ select * from final
 """
 )
 
-# The same p50/p95 from the running totals' duration histograms (sql/functions/
-# run_summary_v01.sql): a period's histogram is its closing edge's totals minus its opening
-# edge's, so the work is two index probes per pipeline and period, however many runs. Edges
-# are midnights, so hour rows fall wholly inside or outside. Within 1.96 % + 0.5 ms of
-# percentile_cont (duration_bin; durations are binned in whole milliseconds).
-_SPREAD_FROM_HISTOGRAMS = _query(
+# The same figures from the daily history: each day's duration histogram (the running totals'
+# bins, sql/functions/duration_bin_v01.sql) and first-try counts, merged per period. All
+# pipelines together read history_days (one row a day), else the pipeline or branch days. Within
+# 1.96 % + 0.5 ms of percentile_cont (durations are binned in whole milliseconds); as fresh as
+# the counts beside them.
+_SPREAD_FROM_DAY_HISTOGRAMS = _query(
     """
-with lines as ({pipelines_in_scope}),
-
-edges as (
-    select edge.at, edge.n::integer as n
-    from unnest(cast(:edges as timestamptz[])) with ordinality as edge (at, n)
+with every_pipeline_days as (
+    select 0 as line, days.day, days.duration_hist, days.first_try_decided,
+        days.first_try_success
+    from history_days as days
+    where days.day between :start_day and :end_day
 ),
 
--- Each pipeline's running totals at each edge (with a branch filter, each chosen branch's):
--- the latest row at or before it, whose histogram holds every decided run started before.
-upto as (
-    select lines.pipeline_id, edges.n, totals.duration_hist
-    from lines
-    cross join edges
-    cross join lateral (
-        select pipeline_hour_totals.duration_hist
-        from pipeline_hour_totals
-        where pipeline_hour_totals.pipeline_id = lines.pipeline_id
-            and pipeline_hour_totals.hour_start <= edges.at
-        order by pipeline_hour_totals.hour_start desc
-        limit 1
-    ) as totals
-    where cardinality(cast(:branches as text[])) = 0
-    union all
-    select lines.pipeline_id, edges.n, totals.duration_hist
-    from lines
-    cross join unnest(cast(:branches as text[])) as chosen (branch)
-    cross join edges
-    cross join lateral (
-        select branch_hour_totals.duration_hist
-        from branch_hour_totals
-        where branch_hour_totals.pipeline_id = lines.pipeline_id
-            and branch_hour_totals.branch = chosen.branch
-            and branch_hour_totals.hour_start <= edges.at
-        order by branch_hour_totals.hour_start desc
-        limit 1
-    ) as totals
-),
-
-edge_bins as (
+pipeline_days as (
     select
-        case when :per_pipeline then upto.pipeline_id else 0 end as line,
-        upto.n,
-        (array_lower(upto.duration_hist, 1) + bins.i - 1)::integer as bin,
+        case when :per_pipeline then days.pipeline_id else 0 end as line,
+        days.day, days.duration_hist, days.first_try_decided, days.first_try_success
+    from history_pipeline_days as days
+    where {days_in_scope}
+),
+
+branch_days as (
+    select
+        case when :per_pipeline then days.pipeline_id else 0 end as line,
+        days.day, days.duration_hist, days.first_try_decided, days.first_try_success
+    from history_branch_days as days
+    where {days_in_scope} and days.branch = any(:branches)
+),
+
+days as (
+    select * from every_pipeline_days
+    where not (:per_pipeline or :by_pipeline) and cardinality(cast(:branches as text[])) = 0
+    union all
+    select * from pipeline_days
+    where (:per_pipeline or :by_pipeline) and cardinality(cast(:branches as text[])) = 0
+    union all
+    select * from branch_days
+    where cardinality(cast(:branches as text[])) > 0
+),
+
+periods as (
+    select
+        line,
+        case when :whole then cast(:start_day as date)
+            else date_trunc(:grain, day::timestamp)::date end as period,
+        duration_hist,
+        first_try_decided,
+        first_try_success
+    from days
+),
+
+first_try as (
+    select
+        line,
+        period,
+        round(sum(first_try_success) / nullif(sum(first_try_decided), 0), 4)::float8
+            as first_try_success_rate
+    from periods
+    group by line, period
+),
+
+period_bins as (
+    select
+        periods.line,
+        periods.period,
+        (array_lower(periods.duration_hist, 1) + bins.i - 1)::integer as bin,
         sum(bins.runs) as runs
-    from upto
-    cross join lateral unnest(upto.duration_hist) with ordinality as bins (runs, i)
+    from periods
+    cross join lateral unnest(periods.duration_hist) with ordinality as bins (runs, i)
     where bins.runs <> 0
     group by 1, 2, 3
-),
-
--- An edge's bins count + for the period it closes and - for the one it opens.
-period_bins as (
-    select edge_bins.line, signed.period_n, edge_bins.bin, sum(signed.sign * edge_bins.runs) as runs
-    from edge_bins
-    cross join lateral (values (edge_bins.n - 1, 1), (edge_bins.n, -1)) as signed (period_n, sign)
-    where signed.period_n between 1 and cardinality(cast(:edges as timestamptz[])) - 1
-    group by 1, 2, 3
-    having sum(signed.sign * edge_bins.runs) <> 0
 ),
 
 -- percentile_cont's 0-based ranks: between floor(pos) and ceil(pos), pos = p * (n - 1).
 targets as (
     select
         line,
-        period_n,
+        period,
         0.5 * (sum(runs) - 1) as p50_pos,
         0.95 * (sum(runs) - 1) as p95_pos
     from period_bins
-    group by line, period_n
+    group by line, period
 ),
 
 -- The bin holding rank r is the first whose running count exceeds r.
 picked as (
     select
         cumulative.line,
-        cumulative.period_n,
+        cumulative.period,
         min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p50_pos)) as p50_lo,
         min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p50_pos)) as p50_hi,
         min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p95_pos)) as p95_lo,
@@ -339,19 +340,19 @@ picked as (
     from (
         select
             line,
-            period_n,
+            period,
             bin,
-            sum(runs) over (partition by line, period_n order by bin) as rank_to
+            sum(runs) over (partition by line, period order by bin) as rank_to
         from period_bins
     ) as cumulative
-    join targets on targets.line = cumulative.line and targets.period_n = cumulative.period_n
-    group by cumulative.line, cumulative.period_n
+    join targets on targets.line = cumulative.line and targets.period = cumulative.period
+    group by cumulative.line, cumulative.period
 ),
 
-final as (
+durations as (
     select
-        coalesce(lines.pipeline, '') as pipeline,
-        picked.period_n,
+        picked.line,
+        picked.period,
         round(((duration_bin_value_ms(picked.p50_lo)
             + (targets.p50_pos - floor(targets.p50_pos))
             * (duration_bin_value_ms(picked.p50_hi) - duration_bin_value_ms(picked.p50_lo)))
@@ -361,38 +362,19 @@ final as (
             * (duration_bin_value_ms(picked.p95_hi) - duration_bin_value_ms(picked.p95_lo)))
             / 1000)::numeric, 3)::float8 as p95_duration_sec
     from picked
-    join targets on targets.line = picked.line and targets.period_n = picked.period_n
-    left join lines on lines.pipeline_id = picked.line
-)
-
-select * from final
-"""
-)
-
-# First-try success where the histograms give the durations: only runs that record their
-# attempt, which the partial index ix_runs_pipeline_id_commit finds (none: nothing to read).
-_FIRST_TRY = _query(
-    """
-with scoped as (
-    select
-        case when :per_pipeline then runs.pipeline_id else 0 end as line,
-        case when :whole then cast(:start_day as date)
-            else date_trunc(:grain, runs.started_at at time zone 'UTC')::date end as period,
-        runs.status
-    from runs
-    where runs.attempt = 1 and runs.status in ('success', 'failure') and {runs_in_scope}
+    join targets on targets.line = picked.line and targets.period = picked.period
 ),
 
 final as (
     select
         coalesce(pipelines.name, '') as pipeline,
-        scoped.period,
-        round(
-            (count(*) filter (where scoped.status = 'success'))::numeric / count(*), 4
-        )::float8 as first_try_success_rate
-    from scoped
-    left join pipelines on pipelines.id = scoped.line
-    group by 1, 2
+        first_try.period,
+        first_try.first_try_success_rate,
+        durations.p50_duration_sec,
+        durations.p95_duration_sec
+    from first_try
+    left join durations on durations.line = first_try.line and durations.period = first_try.period
+    left join pipelines on pipelines.id = first_try.line
 )
 
 select * from final
@@ -424,7 +406,6 @@ _BRANCH_SPREAD_FROM_DAYS = text(
         view="daily_branch_history", branch_filter="and branch = any(:branches)"
     )
 )
-_PIPELINE_COUNT = _query("select count(*) from ({pipelines_in_scope}) as lines")
 
 SPREAD_COLUMNS = ["first_try_success_rate", "p50_duration_sec", "p95_duration_sec"]
 
@@ -534,26 +515,14 @@ def _spread(
     """p50/p95 of decided runs and first-try success rate per period of `grain` (None: the
     whole range) and, with per_pipeline, per pipeline; `decided`, how many decided runs the
     scope holds, picks the way to read them."""
-    starts = _period_starts(scope, grain) if grain else [scope.start]
-    edges = [max(start, scope.start) for start in starts] + [scope.end + timedelta(days=1)]
     params = {
         **_bind(session, scope),
         "grain": grain or "day",
         "whole": grain is None,
-        "edges": [_midnight(edge) for edge in edges],
         "per_pipeline": per_pipeline,
     }
-    histograms = decided > EXACT_PERCENTILES_UP_TO
-    if histograms:
-        lines = session.execute(_PIPELINE_COUNT, params).scalar_one() * max(1, len(scope.branches))
-        histograms = lines * len(edges) * _RUNS_PER_EDGE <= decided
-    if not histograms:
-        return _frame(session, _SPREAD_FROM_RUNS, params)
-    durations = _frame(session, _SPREAD_FROM_HISTOGRAMS, params)
-    durations["period"] = [starts[n - 1] for n in durations["period_n"]]
-    first_try = _frame(session, _FIRST_TRY, params)
-    frame = durations.merge(first_try, on=["pipeline", "period"], how="outer")
-    return frame[["pipeline", "period", *SPREAD_COLUMNS]]
+    query = _SPREAD_FROM_RUNS if decided <= EXACT_PERCENTILES_UP_TO else _SPREAD_FROM_DAY_HISTOGRAMS
+    return _frame(session, query, params)
 
 
 def range_totals(session: Session, scope: Scope) -> dict[str, float | None]:

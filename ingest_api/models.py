@@ -254,6 +254,11 @@ class DailyFigures:
     # a commit whose earlier attempt failed.
     first_try_success_rate: Mapped[float | None] = mapped_column(Double)
     rerun_recoveries: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Decided runs per duration bin (sql/functions/duration_bin_v01.sql), and the decided runs
+    # of attempt 1 and their successes: what percentiles and rates over several days merge.
+    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    first_try_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    first_try_success: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class HistoryPipelineDay(DailyFigures, Base):
@@ -273,6 +278,19 @@ class HistoryBranchDay(DailyFigures, Base):
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), primary_key=True)
     branch: Mapped[str] = mapped_column(String(255), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class HistoryDay(Base):
+    """Per UTC day of `started_at`, across all pipelines: the merged duration histogram and
+    first-try counts of history_pipeline_days, so a year's percentiles read 366 rows."""
+
+    __tablename__ = "history_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    first_try_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    first_try_success: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    refreshed_at: Mapped[datetime] = _timestamp(default_now=True)
 
 
 class HealthSnapshot(Base):

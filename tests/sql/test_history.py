@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import subprocess
 import sys
@@ -235,9 +236,50 @@ class TestDailyHistory:
             view: daily(session, view)
             for view in ("daily_pipeline_history", "daily_branch_history")
         }
+        merged = histograms(session)
         assert refresh(session, full=True)["refreshed"] is True
         for view, rows in incremental.items():
             assert rows == daily(session, view), view
+        assert merged == histograms(session)
+
+    def test_duration_histograms_and_first_try_counts_per_day(self, session: Session) -> None:
+        rng = random.Random(5)
+        generate_history(session, rng, runs=250)
+        for i in range(40):  # runs that record their attempt
+            ingest(
+                session,
+                pipeline=rng.choice(["p1", "p2"]),
+                status=rng.choice(["success", "failure", "cancelled"]),
+                started_at=at(D2, 12) - timedelta(minutes=rng.randrange(3 * 24 * 60)),
+                duration_sec=rng.choice([0, 0.0004, 1, 59.5, 4000]),
+                branch="main",
+                attempt=rng.choice([1, 1, 2]),
+                external_id=f"a-{i}",
+                source="gen",
+            )
+        refresh(session)
+        runs = session.execute(
+            text(
+                "select pipeline, branch, started_day, status, duration_sec, attempt"
+                " from runs_staged"
+            )
+        ).all()
+        expected: dict[tuple[str, str, date], DayFigures] = {}
+        for pipeline, branch, day, status, duration_sec, attempt in runs:
+            for key in ((pipeline, branch, day), (pipeline, "*", day), ("*", "*", day)):
+                bins, first_try = expected.setdefault(key, ({}, [0, 0]))
+                if status in ("success", "failure"):
+                    ms = round(duration_sec * 1000)
+                    # sql/functions/duration_bin_v01.sql, written out independently.
+                    bin_ = 0 if ms <= 0 else 1 + math.ceil(math.log(ms) / math.log(1.04) - 1e-9)
+                    bins[bin_] = bins.get(bin_, 0) + 1
+                    if attempt == 1:
+                        first_try[0] += 1
+                        first_try[1] += status == "success"
+        assert histograms(session) == {
+            key: (bins, tuple(first_try)) for key, (bins, first_try) in expected.items()
+        }
+        assert any(first_try[0] for _, first_try in expected.values())
 
 
 class TestRefresh:
@@ -418,6 +460,37 @@ def generate_history(
         if status != "running":
             fields["duration_sec"] = rng.randrange(1, 3600 * 1000) / 1000
         ingest(session, **fields)
+
+
+DayFigures = tuple[dict[int, int], list[int]]
+
+
+def histograms(
+    session: Session,
+) -> dict[tuple[str, str, date], tuple[dict[int, int], tuple[int, int]]]:
+    """Each day's duration histogram as {bin: decided runs} and its first-try (decided,
+    success) counts: per branch, per pipeline (branch "*") and across pipelines ("*", "*")."""
+    rows = session.execute(
+        text(
+            "select pipelines.name, days.branch, days.day, array_lower(days.duration_hist, 1),"
+            " days.duration_hist, days.first_try_decided, days.first_try_success"
+            " from history_branch_days as days join pipelines on pipelines.id = days.pipeline_id"
+            " union all"
+            " select pipelines.name, '*', days.day, array_lower(days.duration_hist, 1),"
+            " days.duration_hist, days.first_try_decided, days.first_try_success"
+            " from history_pipeline_days as days join pipelines on pipelines.id = days.pipeline_id"
+            " union all"
+            " select '*', '*', day, array_lower(duration_hist, 1), duration_hist,"
+            " first_try_decided, first_try_success from history_days"
+        )
+    ).all()
+    return {
+        (pipeline, branch, day): (
+            {lower + i: n for i, n in enumerate(hist or []) if n},
+            (int(decided), int(success)),
+        )
+        for pipeline, branch, day, lower, hist, decided, success in rows
+    }
 
 
 def _pipeline_id(conn: Connection, name: str) -> int:

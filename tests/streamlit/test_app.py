@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 from streamlit.testing.v1 import AppTest
 
+from analytics import trends
 from ingest_api.db import make_engine
 from ingest_api.processes import free_port
 from tests.factories import ingest
@@ -163,7 +164,7 @@ def plotted(values: Any) -> list[float]:
 
 
 # Enough decided runs (more than EXACT_PERCENTILES_UP_TO) that a week's percentiles come from
-# the running totals' duration histograms: within 1.96 % + 0.5 ms of percentile_cont.
+# the daily history's duration histograms: within 1.96 % + 0.5 ms of percentile_cont.
 BUSY_RUNS = 2400
 
 
@@ -243,6 +244,44 @@ class TestBusyTrends:
             assert within_histogram_bound(float(p95), durations, 0.95)
         assert weeks >= 3
         assert int(frame["total"].sum()) == BUSY_RUNS
+
+    @pytest.mark.parametrize(
+        ("pipelines", "branches", "per_pipeline"),
+        [((), (), False), (("busy",), (), False), ((), ("main",), False), ((), (), True)],
+        ids=["all pipelines", "one pipeline", "one branch", "per pipeline"],
+    )
+    def test_every_histogram_source_within_the_bound(
+        self,
+        busy: list[tuple[datetime, float, str]],
+        db_url: str,
+        pipelines: tuple[str, ...],
+        branches: tuple[str, ...],
+        per_pipeline: bool,
+    ) -> None:
+        scope = trends.Scope(TODAY - timedelta(days=20), TODAY, pipelines, branches)
+        durations = [d for _, d, _ in busy]
+        engine = make_engine(db_url, pool_size=1)
+        with sessionmaker(engine)() as session:
+            frame = trends.period_trends(session, scope, grain="month", per_pipeline=per_pipeline)
+            whole = trends.range_totals(session, scope)
+            by_pipeline = trends.slowest_pipelines(session, scope)
+        engine.dispose()
+        assert whole["p50_duration_sec"] is not None
+        assert whole["p95_duration_sec"] is not None
+        assert within_histogram_bound(whole["p50_duration_sec"], durations, 0.5)
+        assert within_histogram_bound(whole["p95_duration_sec"], durations, 0.95)
+        assert whole["first_try_success_rate"] is None  # no run records its attempt
+        (p95,) = by_pipeline["p95_duration_sec"].tolist()
+        assert within_histogram_bound(p95, durations, 0.95)
+        assert set(frame["pipeline"]) == {"busy" if per_pipeline else ""}
+        for period, p50 in frame[["period", "p50_duration_sec"]].itertuples(index=False):
+            first = pd.Timestamp(period).date()
+            month = [
+                d
+                for started, d, _ in busy
+                if (started.year, started.month) == (first.year, first.month)
+            ]
+            assert within_histogram_bound(float(p50), month, 0.5)
 
 
 @pytest.mark.usefixtures("seeded")

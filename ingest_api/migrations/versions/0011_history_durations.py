@@ -1,0 +1,62 @@
+"""daily duration histograms: a year's percentiles without sorting a year of runs
+
+history_pipeline_days and history_branch_days gain each day's duration histogram (the running
+totals' bins, sql/functions/duration_bin_v01.sql) and first-try counts; history_days holds the
+histogram and first-try counts of each UTC day across all pipelines. refresh_history v03 keeps
+them. The upgrade recomputes the whole history once (minutes for 10M runs).
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from ingest_api.sqlfiles import run_sql_file
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_DAY_TABLES = ("history_pipeline_days", "history_branch_days")
+
+
+def upgrade() -> None:
+    for table in _DAY_TABLES:
+        op.add_column(table, sa.Column("duration_hist", postgresql.ARRAY(sa.Integer())))
+        for column in ("first_try_decided", "first_try_success"):
+            op.add_column(
+                table, sa.Column(column, sa.BigInteger(), server_default="0", nullable=False)
+            )
+    op.create_table(
+        "history_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("duration_hist", postgresql.ARRAY(sa.Integer())),
+        sa.Column("first_try_decided", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("first_try_success", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column(
+            "refreshed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_history_days")),
+    )
+    bind = op.get_bind()
+    run_sql_file(bind, "functions/refresh_history_v03.sql")
+    bind.exec_driver_sql("select refresh_history(p_full => true, p_wait => true)")
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    run_sql_file(bind, "functions/refresh_history_v02.sql")
+    op.drop_table("history_days")
+    for table in _DAY_TABLES:
+        op.drop_column(table, "first_try_success")
+        op.drop_column(table, "first_try_decided")
+        op.drop_column(table, "duration_hist")
