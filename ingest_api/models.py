@@ -256,7 +256,9 @@ class DailyFigures:
     rerun_recoveries: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # Decided runs per duration bin (sql/functions/duration_bin_v01.sql), and the decided runs
     # of attempt 1 and their successes: what percentiles and rates over several days merge.
+    # Recoveries likewise, binned by their time to green in ms.
     duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    time_to_green_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     first_try_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")
     first_try_success: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
@@ -281,7 +283,7 @@ class HistoryBranchDay(DailyFigures, Base):
 
 
 class HistoryDay(Base):
-    """Per UTC day of `started_at`, across all pipelines: the merged duration histogram and
+    """Per UTC day, across all pipelines: the merged duration and time-to-green histograms and
     first-try counts of history_pipeline_days, so a year's percentiles read 366 rows."""
 
     __tablename__ = "history_days"
@@ -290,6 +292,7 @@ class HistoryDay(Base):
     duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     first_try_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")
     first_try_success: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    time_to_green_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     refreshed_at: Mapped[datetime] = _timestamp(default_now=True)
 
 

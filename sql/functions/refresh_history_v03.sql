@@ -10,7 +10,8 @@
 -- a commit whose earlier attempt failed on the same pipeline and branch, on the re-run's day.
 -- v03: each day also keeps its decided runs' duration histogram (duration_bin, as the running
 -- totals bin them) and first-try counts, and history_days merges them across pipelines for
--- each touched day: what percentiles and rates over many days and pipelines read.
+-- each touched day: what percentiles and rates over many days and pipelines read. Likewise
+-- each day's recoveries binned by their time to green.
 create or replace function refresh_history(
     p_full boolean default false,
     p_wait boolean default false
@@ -177,15 +178,29 @@ begin
 
     -- Recoveries on a branch (per_branch) count for that branch; the pipeline's own
     -- recoveries (all branches interleaved) for the pipeline's row.
-    recovery_figures as (
+    -- Each is binned by its time to green in ms, as durations are.
+    recovery_bins as (
         select
             pipeline_id,
             case when per_branch then branch end as branch,
             day,
+            duration_bin(round(time_to_green_us / 1000.0)::bigint) as bin,
             count(*) as recoveries,
             sum(time_to_green_us) as time_to_green_us
         from day_recoveries
-        group by pipeline_id, per_branch, case when per_branch then branch end, day
+        group by 1, 2, 3, 4
+    ),
+
+    recovery_figures as (
+        select
+            pipeline_id,
+            branch,
+            day,
+            sum(recoveries)::bigint as recoveries,
+            sum(time_to_green_us) as time_to_green_us,
+            hist_agg(bin, recoveries order by bin) as time_to_green_hist
+        from recovery_bins
+        group by pipeline_id, branch, day
     ),
 
     figures as (
@@ -217,6 +232,7 @@ begin
             coalesce(run_figures.first_try_decided, 0) as first_try_decided,
             coalesce(run_figures.first_try_success, 0) as first_try_success,
             hists.duration_hist,
+            recovery_figures.time_to_green_hist,
             coalesce(recovery_figures.recoveries, 0) as recoveries,
             round(
                 recovery_figures.time_to_green_us::numeric / recovery_figures.recoveries
@@ -238,13 +254,13 @@ begin
             pipeline_id, branch, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist
         )
         select
             pipeline_id, branch, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist
         from figures
         where branch is not null
         returning 1
@@ -255,13 +271,13 @@ begin
             pipeline_id, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist
         )
         select
             pipeline_id, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist
         from figures
         where branch is null
         returning 1
@@ -279,7 +295,9 @@ begin
         delete from history_days where day in (select day from touched);
     end if;
 
-    insert into history_days (day, duration_hist, first_try_decided, first_try_success)
+    insert into history_days (
+        day, duration_hist, first_try_decided, first_try_success, time_to_green_hist
+    )
     with days as (
         select distinct day from touched where not p_full
         union all
@@ -295,16 +313,23 @@ begin
     bin_counts as (
         select
             pipeline_days.day,
-            (array_lower(pipeline_days.duration_hist, 1) + bins.i - 1)::integer as bin,
-            sum(bins.runs) as runs
+            hists.of_durations,
+            (array_lower(hists.hist, 1) + bins.i - 1)::integer as bin,
+            sum(bins.n) as n
         from pipeline_days
-        cross join lateral unnest(pipeline_days.duration_hist) with ordinality as bins (runs, i)
-        where bins.runs <> 0
-        group by 1, 2
+        cross join lateral (
+            values (true, pipeline_days.duration_hist), (false, pipeline_days.time_to_green_hist)
+        ) as hists (of_durations, hist)
+        cross join lateral unnest(hists.hist) with ordinality as bins (n, i)
+        where bins.n <> 0
+        group by 1, 2, 3
     ),
 
     hists as (
-        select day, hist_agg(bin, runs order by bin) as duration_hist
+        select
+            day,
+            hist_agg(bin, n order by bin) filter (where of_durations) as duration_hist,
+            hist_agg(bin, n order by bin) filter (where not of_durations) as time_to_green_hist
         from bin_counts
         group by day
     ),
@@ -316,7 +341,9 @@ begin
         group by day
     )
 
-    select counts.day, hists.duration_hist, counts.first_try_decided, counts.first_try_success
+    select
+        counts.day, hists.duration_hist, counts.first_try_decided, counts.first_try_success,
+        hists.time_to_green_hist
     from counts
     left join hists on hists.day = counts.day;
 

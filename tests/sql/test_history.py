@@ -236,11 +236,11 @@ class TestDailyHistory:
             view: daily(session, view)
             for view in ("daily_pipeline_history", "daily_branch_history")
         }
-        merged = histograms(session)
+        merged = histograms(session), time_to_green_histograms(session)
         assert refresh(session, full=True)["refreshed"] is True
         for view, rows in incremental.items():
             assert rows == daily(session, view), view
-        assert merged == histograms(session)
+        assert merged == (histograms(session), time_to_green_histograms(session))
 
     def test_duration_histograms_and_first_try_counts_per_day(self, session: Session) -> None:
         rng = random.Random(5)
@@ -269,9 +269,7 @@ class TestDailyHistory:
             for key in ((pipeline, branch, day), (pipeline, "*", day), ("*", "*", day)):
                 bins, first_try = expected.setdefault(key, ({}, [0, 0]))
                 if status in ("success", "failure"):
-                    ms = round(duration_sec * 1000)
-                    # sql/functions/duration_bin_v01.sql, written out independently.
-                    bin_ = 0 if ms <= 0 else 1 + math.ceil(math.log(ms) / math.log(1.04) - 1e-9)
+                    bin_ = duration_bin(round(duration_sec * 1000))
                     bins[bin_] = bins.get(bin_, 0) + 1
                     if attempt == 1:
                         first_try[0] += 1
@@ -280,6 +278,25 @@ class TestDailyHistory:
             key: (bins, tuple(first_try)) for key, (bins, first_try) in expected.items()
         }
         assert any(first_try[0] for _, first_try in expected.values())
+
+        recoveries = session.execute(
+            text(
+                "select pipelines.name, recoveries.per_branch, recoveries.branch,"
+                " (recoveries.recovered_at at time zone 'UTC')::date, recoveries.time_to_green_us"
+                " from recoveries join pipelines on pipelines.id = recoveries.pipeline_id"
+            )
+        ).all()
+        green: dict[tuple[str, str, date], dict[int, int]] = {}
+        for pipeline, per_branch, branch, day, time_to_green_us in recoveries:
+            keys = (
+                [(pipeline, branch, day)] if per_branch else [(pipeline, "*", day), ("*", "*", day)]
+            )
+            for key in keys:
+                bins = green.setdefault(key, {})
+                bin_ = duration_bin(round(time_to_green_us / 1000))
+                bins[bin_] = bins.get(bin_, 0) + 1
+        assert len(recoveries) > 20
+        assert time_to_green_histograms(session) == green
 
 
 class TestRefresh:
@@ -490,6 +507,34 @@ def histograms(
             (int(decided), int(success)),
         )
         for pipeline, branch, day, lower, hist, decided, success in rows
+    }
+
+
+def duration_bin(ms: int) -> int:
+    """sql/functions/duration_bin_v01.sql, written out independently."""
+    return 0 if ms <= 0 else 1 + math.ceil(math.log(ms) / math.log(1.04) - 1e-9)
+
+
+def time_to_green_histograms(session: Session) -> dict[tuple[str, str, date], dict[int, int]]:
+    """Each day's recoveries as {bin of time to green in ms: recoveries}, keyed as histograms."""
+    rows = session.execute(
+        text(
+            "select pipelines.name, days.branch, days.day, array_lower(days.time_to_green_hist, 1),"
+            " days.time_to_green_hist"
+            " from history_branch_days as days join pipelines on pipelines.id = days.pipeline_id"
+            " union all"
+            " select pipelines.name, '*', days.day, array_lower(days.time_to_green_hist, 1),"
+            " days.time_to_green_hist"
+            " from history_pipeline_days as days join pipelines on pipelines.id = days.pipeline_id"
+            " union all"
+            " select '*', '*', day, array_lower(time_to_green_hist, 1), time_to_green_hist"
+            " from history_days"
+        )
+    ).all()
+    return {
+        (pipeline, branch, day): {lower + i: n for i, n in enumerate(hist) if n}
+        for pipeline, branch, day, lower, hist in rows
+        if hist
     }
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import json
+import math
 import statistics
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -184,18 +186,25 @@ def busy_runs() -> list[tuple[datetime, float, str]]:
 @pytest.fixture(name="busy")
 def _busy(db_url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, float, str]]:
     runs = busy_runs()
+    bulk_load(db_url, "busy", runs)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return runs
+
+
+def bulk_load(db_url: str, pipeline: str, runs: list[tuple[datetime, float, str]]) -> None:
+    """Runs of one pipeline on main, loaded as `pulse rebuild-rollups` expects: triggers off,
+    then the rollups rebuilt and the whole history refreshed."""
     engine = make_engine(db_url, pool_size=1)
     with engine.begin() as conn:
-        # A bulk load as `pulse rebuild-rollups` expects one: triggers off, rollups rebuilt.
         conn.execute(text("alter table runs disable trigger user"))
-        conn.execute(text("insert into pipelines (name) values ('busy')"))
+        conn.execute(text("insert into pipelines (name) values (:name)"), {"name": pipeline})
         conn.execute(
             text(
                 """
                 insert into runs (pipeline_id, status, started_at, finished_at, duration_sec,
                     branch, commit, triggered_by, source, external_id)
                 select
-                    (select id from pipelines where name = 'busy'), run.status::run_status,
+                    (select id from pipelines where name = :name), run.status::run_status,
                     run.started_at, run.started_at + make_interval(secs => run.duration_sec),
                     run.duration_sec, 'main', md5(run.n::text), 'octocat', 'test', run.n::text
                 from unnest(cast(:starts as timestamptz[]), cast(:durations as float8[]),
@@ -204,6 +213,7 @@ def _busy(db_url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, 
                 """
             ),
             {
+                "name": pipeline,
                 "starts": [r[0] for r in runs],
                 "durations": [r[1] for r in runs],
                 "statuses": [r[2] for r in runs],
@@ -213,13 +223,52 @@ def _busy(db_url: str, monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, 
         conn.execute(text("select rebuild_rollups(id) from pipelines"))
         conn.execute(text("select * from refresh_history(true, true)"))
     engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    return runs
 
 
 def within_histogram_bound(got: float, durations: list[float], q: float) -> bool:
     exact = float(np.percentile(durations, q * 100))  # linear, as percentile_cont
     return abs(got - exact) <= exact * 0.0196 + 0.0005 + 0.0005  # + rounding to 3 decimals
+
+
+# Failing and passing in turn: more recoveries than EXACT_PERCENTILES_UP_TO, so a range's time to
+# green comes from the daily history's histograms.
+FLAPPY_RUNS = 4600
+
+
+class TestFlappyTimeToGreen:
+    def test_time_to_green_from_the_histograms(self, db_url: str) -> None:
+        rng = np.random.default_rng(19)
+        # 370 s apart give or take 60, none longer than 300 s: each finishes before the next.
+        starts = np.arange(FLAPPY_RUNS) * 370 + rng.uniform(0, 60, FLAPPY_RUNS)
+        midnight = datetime.combine(TODAY - timedelta(days=20), datetime.min.time(), UTC)
+        runs = [
+            (midnight + timedelta(seconds=float(start)), float(np.round(rng.uniform(1, 300), 3)), s)
+            for start, s in zip(starts, ["failure", "success"] * (FLAPPY_RUNS // 2), strict=True)
+        ]
+        bulk_load(db_url, "flappy", runs)
+        scope = trends.Scope(TODAY - timedelta(days=20), TODAY)
+        engine = make_engine(db_url, pool_size=1)
+        with sessionmaker(engine)() as session:
+            episodes = trends.recovery_episodes(session, scope)  # exact, from `recoveries`
+            green = trends.time_to_green(session, scope)
+            one_branch = trends.time_to_green(session, replace(scope, branches=("main",)))
+        engine.dispose()
+        times = episodes["time_to_green_sec"].tolist()
+        assert len(times) > 2000
+        assert green.recoveries == len(times)
+        assert green.mean_sec == pytest.approx(statistics.mean(times), abs=0.001)
+        assert green.median_sec is not None
+        assert within_histogram_bound(green.median_sec, times, 0.5)
+        # Each episode counts in the band of its bin's value (sql/functions/duration_bin_v01.sql).
+        expected = [0] * len(trends.TIME_TO_GREEN_BANDS)
+        for t in times:
+            ms = round(t * 1000)
+            bin_ = 0 if ms <= 0 else 1 + math.ceil(math.log(ms) / math.log(1.04) - 1e-9)
+            value = 0 if bin_ <= 0 else 2 * 1.04 ** (bin_ - 1) / 2.04 / 1000
+            expected[bisect.bisect_right(trends.TIME_TO_GREEN_BANDS, value) - 1] += 1
+        assert green.bands["recoveries"].tolist() == expected
+        assert one_branch.recoveries == len(times)
+        assert one_branch.bands["recoveries"].tolist() == expected
 
 
 class TestBusyTrends:

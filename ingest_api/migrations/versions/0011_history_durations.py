@@ -1,9 +1,10 @@
 """daily duration histograms: a year's percentiles without sorting a year of runs
 
 history_pipeline_days and history_branch_days gain each day's duration histogram (the running
-totals' bins, sql/functions/duration_bin_v01.sql) and first-try counts; history_days holds the
-histogram and first-try counts of each UTC day across all pipelines. refresh_history v03 keeps
-them. The upgrade recomputes the whole history once (minutes for 10M runs).
+totals' bins, sql/functions/duration_bin_v01.sql), first-try counts and its recoveries binned
+by time to green; history_days holds both histograms and the first-try counts of each UTC day
+across all pipelines. refresh_history v03 keeps them. The upgrade recomputes the whole history
+once (minutes for 10M runs).
 
 Revision ID: 0011
 Revises: 0010
@@ -28,7 +29,8 @@ _DAY_TABLES = ("history_pipeline_days", "history_branch_days")
 
 def upgrade() -> None:
     for table in _DAY_TABLES:
-        op.add_column(table, sa.Column("duration_hist", postgresql.ARRAY(sa.Integer())))
+        for column in ("duration_hist", "time_to_green_hist"):
+            op.add_column(table, sa.Column(column, postgresql.ARRAY(sa.Integer())))
         for column in ("first_try_decided", "first_try_success"):
             op.add_column(
                 table, sa.Column(column, sa.BigInteger(), server_default="0", nullable=False)
@@ -39,6 +41,7 @@ def upgrade() -> None:
         sa.Column("duration_hist", postgresql.ARRAY(sa.Integer())),
         sa.Column("first_try_decided", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("first_try_success", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("time_to_green_hist", postgresql.ARRAY(sa.Integer())),
         sa.Column(
             "refreshed_at",
             sa.DateTime(timezone=True),
@@ -59,4 +62,5 @@ def downgrade() -> None:
     for table in _DAY_TABLES:
         op.drop_column(table, "first_try_success")
         op.drop_column(table, "first_try_decided")
+        op.drop_column(table, "time_to_green_hist")
         op.drop_column(table, "duration_hist")
