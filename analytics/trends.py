@@ -85,6 +85,29 @@ _DAYS_IN_SCOPE = """
     days.day between :start_day and :end_day
     and (not :by_pipeline or days.pipeline_id = any(:pipeline_ids))
 """
+# The daily history rows of the scope: every pipeline together reads history_days (a row a
+# day), chosen pipelines (or per_pipeline) their days, chosen branches their branch days.
+_HISTORY_ROWS = """
+    select 0 as pipeline_id, days.day, days.duration_hist, days.time_to_green_hist,
+        days.failures_by_quarter, days.decided_by_trigger, days.first_try_decided,
+        days.first_try_success
+    from history_days as days
+    where days.day between :start_day and :end_day
+        and not (:per_pipeline or :by_pipeline) and cardinality(cast(:branches as text[])) = 0
+    union all
+    select days.pipeline_id, days.day, days.duration_hist, days.time_to_green_hist,
+        days.failures_by_quarter, days.decided_by_trigger, days.first_try_decided,
+        days.first_try_success
+    from history_pipeline_days as days
+    where {days_in_scope}
+        and (:per_pipeline or :by_pipeline) and cardinality(cast(:branches as text[])) = 0
+    union all
+    select days.pipeline_id, days.day, days.duration_hist, days.time_to_green_hist,
+        days.failures_by_quarter, days.decided_by_trigger, days.first_try_decided,
+        days.first_try_success
+    from history_branch_days as days
+    where {days_in_scope} and days.branch = any(:branches)
+"""
 _PIPELINES_IN_SCOPE = """
     select pipelines.id as pipeline_id, pipelines.name as pipeline
     from pipelines
@@ -139,6 +162,7 @@ def _query(template: str) -> TextClause:
         template.format(
             runs_in_scope=_RUNS_IN_SCOPE,
             days_in_scope=_DAYS_IN_SCOPE,
+            history_rows=_HISTORY_ROWS.format(days_in_scope=_DAYS_IN_SCOPE),
             pipelines_in_scope=_PIPELINES_IN_SCOPE,
             jobs_in_scope=_JOBS_IN_SCOPE,
             recoveries_in_scope=_RECOVERIES_IN_SCOPE,
@@ -251,43 +275,11 @@ select * from final
 # the counts beside them.
 _SPREAD_FROM_DAY_HISTOGRAMS = _query(
     """
-with every_pipeline_days as (
-    select 0 as line, days.day, days.duration_hist, days.first_try_decided,
-        days.first_try_success
-    from history_days as days
-    where days.day between :start_day and :end_day
-),
-
-pipeline_days as (
-    select
-        case when :per_pipeline then days.pipeline_id else 0 end as line,
-        days.day, days.duration_hist, days.first_try_decided, days.first_try_success
-    from history_pipeline_days as days
-    where {days_in_scope}
-),
-
-branch_days as (
-    select
-        case when :per_pipeline then days.pipeline_id else 0 end as line,
-        days.day, days.duration_hist, days.first_try_decided, days.first_try_success
-    from history_branch_days as days
-    where {days_in_scope} and days.branch = any(:branches)
-),
-
-days as (
-    select * from every_pipeline_days
-    where not (:per_pipeline or :by_pipeline) and cardinality(cast(:branches as text[])) = 0
-    union all
-    select * from pipeline_days
-    where (:per_pipeline or :by_pipeline) and cardinality(cast(:branches as text[])) = 0
-    union all
-    select * from branch_days
-    where cardinality(cast(:branches as text[])) > 0
-),
+with days as ({history_rows}),
 
 periods as (
     select
-        line,
+        case when :per_pipeline then pipeline_id else 0 end as line,
         case when :whole then cast(:start_day as date)
             else date_trunc(:grain, day::timestamp)::date end as period,
         duration_hist,
@@ -673,38 +665,19 @@ select * from final
 # 1.96 % + 0.5 ms. The mean is the days' (exact to the ms).
 _TIME_TO_GREEN_FROM_DAYS = _query(
     """
-with every_pipeline_days as (
-    select days.time_to_green_hist as hist
-    from history_days as days
-    where days.day between :start_day and :end_day
+with hists as (
+    select days.time_to_green_hist as hist from ({history_rows}) as days
 ),
 
-pipeline_days as (
-    select days.time_to_green_hist as hist, days.recoveries, days.mean_time_to_green_sec
+-- The count and mean from the pipeline (or branch) days.
+lines as (
+    select days.recoveries, days.mean_time_to_green_sec
     from history_pipeline_days as days
-    where {days_in_scope}
-),
-
-branch_days as (
-    select days.time_to_green_hist as hist, days.recoveries, days.mean_time_to_green_sec
+    where {days_in_scope} and cardinality(cast(:branches as text[])) = 0
+    union all
+    select days.recoveries, days.mean_time_to_green_sec
     from history_branch_days as days
     where {days_in_scope} and days.branch = any(:branches)
-),
-
-lines as (
-    select hist, recoveries, mean_time_to_green_sec from pipeline_days
-    where cardinality(cast(:branches as text[])) = 0
-    union all
-    select hist, recoveries, mean_time_to_green_sec from branch_days
-    where cardinality(cast(:branches as text[])) > 0
-),
-
-hists as (
-    select hist from every_pipeline_days
-    where not :by_pipeline and cardinality(cast(:branches as text[])) = 0
-    union all
-    select hist from lines
-    where :by_pipeline or cardinality(cast(:branches as text[])) > 0
 ),
 
 bins as (
@@ -788,7 +761,7 @@ def time_to_green(session: Session, scope: Scope) -> TimeToGreen:
     """The episodes of `recovery_episodes`, summed up in SQL: exact up to
     EXACT_PERCENTILES_UP_TO episodes (as the daily history counts them), else from the daily
     history's time-to-green histograms (a year can hold millions)."""
-    params = {**_bind(session, scope), "bands": list(TIME_TO_GREEN_BANDS)}
+    params = {**_bind(session, scope), "bands": list(TIME_TO_GREEN_BANDS), "per_pipeline": False}
     episodes = sum(session.execute(_RECOVERY_COUNT, params).scalars())
     query = _TIME_TO_GREEN if episodes <= EXACT_PERCENTILES_UP_TO else _TIME_TO_GREEN_FROM_DAYS
     result = session.execute(query, params)
@@ -1014,9 +987,7 @@ def slowest_steps(session: Session, scope: Scope, *, limit: int = 25) -> pd.Data
     return frame.astype({"avg_sec": "float64", "p95_sec": "float64", "total_sec": "float64"})
 
 
-# From the failed runs themselves: the hourly running totals hold the same counts, but their
-# rows carry the duration histograms too and outnumber a year's failures (1M runs: 762,351
-# rows, 302 MB, against 210,231 failures in a 161 MB table).
+# From the failed runs themselves, for a clock whose offset is not whole quarter-hours.
 _HEATMAP = _query(
     """
 with failed as (
@@ -1039,15 +1010,51 @@ select * from final order by weekday, hour
 )
 
 
+# The same from the daily history's failures per UTC quarter-hour: exact on any clock whose
+# offset is a whole number of quarter-hours (every time zone's is).
+_HEATMAP_FROM_DAYS = _query(
+    """
+with days as ({history_rows}),
+
+quarters as (
+    select
+        days.day::timestamp + make_interval(
+            mins => (15 * (array_lower(days.failures_by_quarter, 1) + counts.i - 2))::integer
+                + :offset_min
+        ) as local_at,
+        counts.n
+    from days
+    cross join lateral unnest(days.failures_by_quarter) with ordinality as counts (n, i)
+    where counts.n <> 0
+),
+
+final as (
+    select
+        extract(isodow from local_at)::integer as weekday,
+        extract(hour from local_at)::integer as hour,
+        sum(n)::bigint as failures
+    from quarters
+    group by 1, 2
+)
+
+select * from final order by weekday, hour
+"""
+)
+
+
 def failure_heatmap(session: Session, scope: Scope, *, offset_min: int = 0) -> pd.DataFrame:
     """Failed runs in scope per weekday (1 Monday .. 7 Sunday) and hour of their start, on a
-    clock `offset_min` minutes ahead of UTC; only cells with failures."""
+    clock `offset_min` minutes ahead of UTC; only cells with failures. From the daily history
+    (as fresh as its last refresh), or the runs for an offset that is not whole quarter-hours."""
     if not -16 * 60 <= offset_min <= 16 * 60:
         raise ValueError("offset_min must be within 16 hours of UTC")
-    return _frame(session, _HEATMAP, {**_bind(session, scope), "offset_min": offset_min})
+    query = _HEATMAP_FROM_DAYS if offset_min % 15 == 0 else _HEATMAP
+    params = {**_bind(session, scope), "offset_min": offset_min, "per_pipeline": False}
+    return _frame(session, query, params)
 
 
-# Branches and pipelines from the daily history (exact counts); people from the runs.
+# From the daily history (exact counts): branches and pipelines from their days, people from
+# each day's decided runs per person who triggered them.
 _FAILURES_BY_QUERIES = {
     "branch": _query(
         """
@@ -1080,13 +1087,15 @@ scoped as (
     ),
     "triggered_by": _query(
         """
-with scoped as (
+with days as ({history_rows}),
+
+scoped as (
     select
-        runs.triggered_by as key,
-        (runs.status = 'failure')::integer as failures,
-        1 as decided
-    from runs
-    where runs.status in ('success', 'failure') and {runs_in_scope}
+        person.key,
+        (person.value ->> 0)::bigint as failures,
+        (person.value ->> 1)::bigint as decided
+    from days
+    cross join lateral jsonb_each(days.decided_by_trigger) as person
 ),
 {failures_ranked}"""
     ),
@@ -1101,9 +1110,8 @@ def failures_by(
     most failures first: failures, decided runs and the failure rate (`key` is the value)."""
     if dimension not in _FAILURES_BY_QUERIES:
         raise ValueError(f"no failures by {dimension!r}")
-    return _frame(
-        session, _FAILURES_BY_QUERIES[dimension], {**_bind(session, scope), "limit": limit}
-    )
+    params = {**_bind(session, scope), "limit": limit, "per_pipeline": False}
+    return _frame(session, _FAILURES_BY_QUERIES[dimension], params)
 
 
 # The newest runs first, read backwards along ix_runs_started_at_id until `limit` match; only

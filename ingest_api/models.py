@@ -259,6 +259,10 @@ class DailyFigures:
     # Recoveries likewise, binned by their time to green in ms.
     duration_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     time_to_green_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    # Failures per UTC quarter-hour of their start (subscripts 1-96), and decided runs per
+    # person who triggered them: {"octocat": [failures, decided runs]}.
+    failures_by_quarter: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    decided_by_trigger: Mapped[dict[str, list[int]] | None] = mapped_column(JSONB)
     first_try_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")
     first_try_success: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
@@ -283,8 +287,8 @@ class HistoryBranchDay(DailyFigures, Base):
 
 
 class HistoryDay(Base):
-    """Per UTC day, across all pipelines: the merged duration and time-to-green histograms and
-    first-try counts of history_pipeline_days, so a year's percentiles read 366 rows."""
+    """Per UTC day, across all pipelines: history_pipeline_days' histograms, failure counts
+    and first-try counts merged, so a year of every pipeline reads 366 rows."""
 
     __tablename__ = "history_days"
 
@@ -293,6 +297,8 @@ class HistoryDay(Base):
     first_try_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")
     first_try_success: Mapped[int] = mapped_column(BigInteger, server_default="0")
     time_to_green_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    failures_by_quarter: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    decided_by_trigger: Mapped[dict[str, list[int]] | None] = mapped_column(JSONB)
     refreshed_at: Mapped[datetime] = _timestamp(default_now=True)
 
 

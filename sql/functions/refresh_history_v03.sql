@@ -11,7 +11,8 @@
 -- v03: each day also keeps its decided runs' duration histogram (duration_bin, as the running
 -- totals bin them) and first-try counts, and history_days merges them across pipelines for
 -- each touched day: what percentiles and rates over many days and pipelines read. Likewise
--- each day's recoveries binned by their time to green.
+-- each day's recoveries binned by their time to green, its failures by UTC quarter-hour, and
+-- who triggered them: what the Streamlit pages read for a year instead of the runs.
 create or replace function refresh_history(
     p_full boolean default false,
     p_wait boolean default false
@@ -79,10 +80,15 @@ begin
         select touched_days.pipeline_id, runs.branch, touched_days.day, runs.status,
             runs.duration_sec, runs.attempt, runs.is_rerun_recovery,
             case when runs.status in ('success', 'failure')
-                then duration_bin(round(runs.duration_sec * 1000)::bigint) end as bin
+                then duration_bin(round(runs.duration_sec * 1000)::bigint) end as bin,
+            runs.triggered_by,
+            -- The UTC quarter-hour it started in, 1 to 96.
+            (extract(hour from runs.started_at at time zone 'UTC') * 4
+                + floor(extract(minute from runs.started_at at time zone 'UTC') / 15))::integer + 1 as quarter
         from touched_days
         cross join lateral (
-            select runs.branch, runs.status, runs.duration_sec, runs.attempt,
+            select runs.branch, runs.status, runs.duration_sec, runs.attempt, runs.started_at,
+                runs.triggered_by,
                 (runs.attempt > 1 and runs.status = 'success' and exists (
                     select from runs as earlier
                     where earlier.pipeline_id = runs.pipeline_id
@@ -110,7 +116,10 @@ begin
                     and earlier.status = 'failure'
             )),
             case when runs.status in ('success', 'failure')
-                then duration_bin(round(runs.duration_sec * 1000)::bigint) end
+                then duration_bin(round(runs.duration_sec * 1000)::bigint) end,
+            runs.triggered_by,
+            (extract(hour from runs.started_at at time zone 'UTC') * 4
+                + floor(extract(minute from runs.started_at at time zone 'UTC') / 15))::integer + 1
         from runs
         where p_full
     ),
@@ -178,6 +187,55 @@ begin
 
     -- Recoveries on a branch (per_branch) count for that branch; the pipeline's own
     -- recoveries (all branches interleaved) for the pipeline's row.
+    -- Failures per UTC quarter-hour of their start (the heatmap of any clock's hours), and
+    -- decided runs per person who triggered them: {"octocat": [failures, decided]}.
+    failure_quarters as (
+        select pipeline_id, branch, day, quarter, count(*) as failures
+        from day_runs
+        where status = 'failure'
+        group by grouping sets ((pipeline_id, day, branch, quarter), (pipeline_id, day, quarter))
+    ),
+
+    trigger_counts as (
+        select
+            pipeline_id,
+            branch,
+            day,
+            triggered_by,
+            count(*) filter (where status = 'failure') as failures,
+            count(*) as decided
+        from day_runs
+        where status in ('success', 'failure')
+        group by grouping sets (
+            (pipeline_id, day, branch, triggered_by), (pipeline_id, day, triggered_by)
+        )
+    ),
+
+    failure_figures as (
+        select
+            coalesce(quarters.pipeline_id, triggers.pipeline_id) as pipeline_id,
+            coalesce(quarters.branch, triggers.branch) as branch,
+            coalesce(quarters.day, triggers.day) as day,
+            quarters.failures_by_quarter,
+            triggers.decided_by_trigger
+        from (
+            select pipeline_id, branch, day,
+                hist_agg(quarter, failures order by quarter) as failures_by_quarter
+            from failure_quarters
+            group by pipeline_id, branch, day
+        ) as quarters
+        full join (
+            select pipeline_id, branch, day,
+                jsonb_object_agg(triggered_by, jsonb_build_array(failures, decided))
+                    as decided_by_trigger
+            from trigger_counts
+            group by pipeline_id, branch, day
+        ) as triggers
+            on triggers.pipeline_id = quarters.pipeline_id
+            and triggers.day = quarters.day
+            and triggers.branch is not distinct from quarters.branch
+    ),
+
     -- Each is binned by its time to green in ms, as durations are.
     recovery_bins as (
         select
@@ -233,6 +291,8 @@ begin
             coalesce(run_figures.first_try_success, 0) as first_try_success,
             hists.duration_hist,
             recovery_figures.time_to_green_hist,
+            failure_figures.failures_by_quarter,
+            failure_figures.decided_by_trigger,
             coalesce(recovery_figures.recoveries, 0) as recoveries,
             round(
                 recovery_figures.time_to_green_us::numeric / recovery_figures.recoveries
@@ -247,6 +307,10 @@ begin
             on hists.pipeline_id = run_figures.pipeline_id
             and hists.day = run_figures.day
             and hists.branch is not distinct from run_figures.branch
+        left join failure_figures
+            on failure_figures.pipeline_id = run_figures.pipeline_id
+            and failure_figures.day = run_figures.day
+            and failure_figures.branch is not distinct from run_figures.branch
     ),
 
     inserted_branch_days as (
@@ -254,13 +318,15 @@ begin
             pipeline_id, branch, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist, time_to_green_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist,
+            failures_by_quarter, decided_by_trigger
         )
         select
             pipeline_id, branch, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist, time_to_green_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist,
+            failures_by_quarter, decided_by_trigger
         from figures
         where branch is not null
         returning 1
@@ -271,13 +337,15 @@ begin
             pipeline_id, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist, time_to_green_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist,
+            failures_by_quarter, decided_by_trigger
         )
         select
             pipeline_id, day, total, success, failure, running, cancelled, skipped,
             success_rate, avg_duration_sec, p50_duration_sec, p95_duration_sec, recoveries,
             mean_time_to_green_sec, first_try_success_rate, rerun_recoveries,
-            first_try_decided, first_try_success, duration_hist, time_to_green_hist
+            first_try_decided, first_try_success, duration_hist, time_to_green_hist,
+            failures_by_quarter, decided_by_trigger
         from figures
         where branch is null
         returning 1
@@ -296,7 +364,8 @@ begin
     end if;
 
     insert into history_days (
-        day, duration_hist, first_try_decided, first_try_success, time_to_green_hist
+        day, duration_hist, first_try_decided, first_try_success, time_to_green_hist,
+        failures_by_quarter, decided_by_trigger
     )
     with days as (
         select distinct day from touched where not p_full
@@ -313,13 +382,16 @@ begin
     bin_counts as (
         select
             pipeline_days.day,
-            hists.of_durations,
+            hists.kind,
             (array_lower(hists.hist, 1) + bins.i - 1)::integer as bin,
             sum(bins.n) as n
         from pipeline_days
         cross join lateral (
-            values (true, pipeline_days.duration_hist), (false, pipeline_days.time_to_green_hist)
-        ) as hists (of_durations, hist)
+            values
+                ('durations', pipeline_days.duration_hist),
+                ('time to green', pipeline_days.time_to_green_hist),
+                ('failures', pipeline_days.failures_by_quarter)
+        ) as hists (kind, hist)
         cross join lateral unnest(hists.hist) with ordinality as bins (n, i)
         where bins.n <> 0
         group by 1, 2, 3
@@ -328,9 +400,27 @@ begin
     hists as (
         select
             day,
-            hist_agg(bin, n order by bin) filter (where of_durations) as duration_hist,
-            hist_agg(bin, n order by bin) filter (where not of_durations) as time_to_green_hist
+            hist_agg(bin, n order by bin) filter (where kind = 'durations') as duration_hist,
+            hist_agg(bin, n order by bin) filter (where kind = 'time to green')
+                as time_to_green_hist,
+            hist_agg(bin, n order by bin) filter (where kind = 'failures') as failures_by_quarter
         from bin_counts
+        group by day
+    ),
+
+    triggers as (
+        select day, jsonb_object_agg(triggered_by, jsonb_build_array(failures, decided))
+            as decided_by_trigger
+        from (
+            select
+                pipeline_days.day,
+                person.key as triggered_by,
+                sum((person.value ->> 0)::bigint) as failures,
+                sum((person.value ->> 1)::bigint) as decided
+            from pipeline_days
+            cross join lateral jsonb_each(pipeline_days.decided_by_trigger) as person
+            group by 1, 2
+        ) as people
         group by day
     ),
 
@@ -343,9 +433,10 @@ begin
 
     select
         counts.day, hists.duration_hist, counts.first_try_decided, counts.first_try_success,
-        hists.time_to_green_hist
+        hists.time_to_green_hist, hists.failures_by_quarter, triggers.decided_by_trigger
     from counts
-    left join hists on hists.day = counts.day;
+    left join hists on hists.day = counts.day
+    left join triggers on triggers.day = counts.day;
 
     -- Health changes with every run: the snapshot is as fresh as the last refresh.
     delete from health_snapshot;

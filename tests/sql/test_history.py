@@ -236,11 +236,15 @@ class TestDailyHistory:
             view: daily(session, view)
             for view in ("daily_pipeline_history", "daily_branch_history")
         }
-        merged = histograms(session), time_to_green_histograms(session)
+        merged = histograms(session), time_to_green_histograms(session), failure_counts(session)
         assert refresh(session, full=True)["refreshed"] is True
         for view, rows in incremental.items():
             assert rows == daily(session, view), view
-        assert merged == (histograms(session), time_to_green_histograms(session))
+        assert merged == (
+            histograms(session),
+            time_to_green_histograms(session),
+            failure_counts(session),
+        )
 
     def test_duration_histograms_and_first_try_counts_per_day(self, session: Session) -> None:
         rng = random.Random(5)
@@ -254,20 +258,32 @@ class TestDailyHistory:
                 duration_sec=rng.choice([0, 0.0004, 1, 59.5, 4000]),
                 branch="main",
                 attempt=rng.choice([1, 1, 2]),
+                triggered_by=rng.choice(["ann", "bob"]),
                 external_id=f"a-{i}",
                 source="gen",
             )
         refresh(session)
         runs = session.execute(
             text(
-                "select pipeline, branch, started_day, status, duration_sec, attempt"
-                " from runs_staged"
+                "select pipeline, branch, started_day, status, duration_sec, attempt,"
+                " started_at, triggered_by from runs_staged"
             )
         ).all()
+        quarters: dict[tuple[str, str, date], dict[int, int]] = {}
+        people: dict[tuple[str, str, date], dict[str, list[int]]] = {}
         expected: dict[tuple[str, str, date], DayFigures] = {}
-        for pipeline, branch, day, status, duration_sec, attempt in runs:
+        for pipeline, branch, day, status, duration_sec, attempt, started_at, by in runs:
             for key in ((pipeline, branch, day), (pipeline, "*", day), ("*", "*", day)):
                 bins, first_try = expected.setdefault(key, ({}, [0, 0]))
+                if status == "failure":
+                    utc = started_at.astimezone(UTC)
+                    quarter = utc.hour * 4 + utc.minute // 15 + 1
+                    counts = quarters.setdefault(key, {})
+                    counts[quarter] = counts.get(quarter, 0) + 1
+                if status in ("success", "failure"):
+                    person = people.setdefault(key, {}).setdefault(by, [0, 0])
+                    person[0] += status == "failure"
+                    person[1] += 1
                 if status in ("success", "failure"):
                     bin_ = duration_bin(round(duration_sec * 1000))
                     bins[bin_] = bins.get(bin_, 0) + 1
@@ -278,6 +294,14 @@ class TestDailyHistory:
             key: (bins, tuple(first_try)) for key, (bins, first_try) in expected.items()
         }
         assert any(first_try[0] for _, first_try in expected.values())
+        assert failure_counts(session) == {
+            key: (
+                quarters.get(key, {}),
+                people.get(key, {}),
+            )
+            for key in expected
+        }
+        assert {"ann", "bob"} <= {by for counts in people.values() for by in counts}
 
         recoveries = session.execute(
             text(
@@ -513,6 +537,35 @@ def histograms(
 def duration_bin(ms: int) -> int:
     """sql/functions/duration_bin_v01.sql, written out independently."""
     return 0 if ms <= 0 else 1 + math.ceil(math.log(ms) / math.log(1.04) - 1e-9)
+
+
+def failure_counts(
+    session: Session,
+) -> dict[tuple[str, str, date], tuple[dict[int, int], dict[str, list[int]]]]:
+    """Each day's failures as {UTC quarter-hour 1-96: failures}, and {person: [failures,
+    decided]}, keyed as histograms."""
+    rows = session.execute(
+        text(
+            "select pipelines.name, days.branch, days.day,"
+            " array_lower(days.failures_by_quarter, 1), days.failures_by_quarter,"
+            " days.decided_by_trigger"
+            " from history_branch_days as days join pipelines on pipelines.id = days.pipeline_id"
+            " union all"
+            " select pipelines.name, '*', days.day, array_lower(days.failures_by_quarter, 1),"
+            " days.failures_by_quarter, days.decided_by_trigger"
+            " from history_pipeline_days as days join pipelines on pipelines.id = days.pipeline_id"
+            " union all"
+            " select '*', '*', day, array_lower(failures_by_quarter, 1), failures_by_quarter,"
+            " decided_by_trigger from history_days"
+        )
+    ).all()
+    return {
+        (pipeline, branch, day): (
+            {lower + i: n for i, n in enumerate(hist or []) if n},
+            people or {},
+        )
+        for pipeline, branch, day, lower, hist, people in rows
+    }
 
 
 def time_to_green_histograms(session: Session) -> dict[tuple[str, str, date], dict[int, int]]:

@@ -477,6 +477,23 @@ class TestWhenThingsBreak:
         counts = dict(zip(by_who["y"], plotted(by_who["x"]), strict=True))
         assert counts == {"hubot": 2, "octocat": 1}
 
+    @pytest.mark.parametrize("offset_min", [0, 330, -345, 7])
+    def test_heatmap_on_any_clock(self, seeded: str, offset_min: int) -> None:
+        # Whole quarter-hours read the daily history, 7 minutes the runs: both exact.
+        scope = trends.Scope(TODAY - timedelta(days=29), TODAY)
+        engine = make_engine(seeded, pool_size=1)
+        with sessionmaker(engine)() as session:
+            heat = trends.failure_heatmap(session, scope, offset_min=offset_min)
+        engine.dispose()
+        expected: dict[tuple[int, int], int] = {}
+        for run in RUNS:
+            if run.status == "failure":
+                local = run.started_at + timedelta(minutes=offset_min)
+                cell = (local.isoweekday(), local.hour)
+                expected[cell] = expected.get(cell, 0) + 1
+        got = {(w, h): n for w, h, n in heat.itertuples(index=False)}
+        assert got == expected
+
 
 @pytest.mark.usefixtures("seeded")
 class TestRunsExplorer:

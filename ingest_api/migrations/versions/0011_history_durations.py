@@ -1,10 +1,10 @@
-"""daily duration histograms: a year's percentiles without sorting a year of runs
+"""daily histograms and failure counts: a year of Streamlit trends without reading its runs
 
 history_pipeline_days and history_branch_days gain each day's duration histogram (the running
-totals' bins, sql/functions/duration_bin_v01.sql), first-try counts and its recoveries binned
-by time to green; history_days holds both histograms and the first-try counts of each UTC day
-across all pipelines. refresh_history v03 keeps them. The upgrade recomputes the whole history
-once (minutes for 10M runs).
+totals' bins, sql/functions/duration_bin_v01.sql), first-try counts, its recoveries binned by
+time to green, and its failures per UTC quarter-hour and per person who triggered them;
+history_days holds them merged across pipelines, per UTC day. refresh_history v03 keeps them.
+The upgrade recomputes the whole history once (minutes for 10M runs).
 
 Revision ID: 0011
 Revises: 0010
@@ -29,8 +29,9 @@ _DAY_TABLES = ("history_pipeline_days", "history_branch_days")
 
 def upgrade() -> None:
     for table in _DAY_TABLES:
-        for column in ("duration_hist", "time_to_green_hist"):
+        for column in ("duration_hist", "time_to_green_hist", "failures_by_quarter"):
             op.add_column(table, sa.Column(column, postgresql.ARRAY(sa.Integer())))
+        op.add_column(table, sa.Column("decided_by_trigger", postgresql.JSONB()))
         for column in ("first_try_decided", "first_try_success"):
             op.add_column(
                 table, sa.Column(column, sa.BigInteger(), server_default="0", nullable=False)
@@ -42,6 +43,8 @@ def upgrade() -> None:
         sa.Column("first_try_decided", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("first_try_success", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("time_to_green_hist", postgresql.ARRAY(sa.Integer())),
+        sa.Column("failures_by_quarter", postgresql.ARRAY(sa.Integer())),
+        sa.Column("decided_by_trigger", postgresql.JSONB()),
         sa.Column(
             "refreshed_at",
             sa.DateTime(timezone=True),
@@ -62,5 +65,7 @@ def downgrade() -> None:
     for table in _DAY_TABLES:
         op.drop_column(table, "first_try_success")
         op.drop_column(table, "first_try_decided")
+        op.drop_column(table, "decided_by_trigger")
+        op.drop_column(table, "failures_by_quarter")
         op.drop_column(table, "time_to_green_hist")
         op.drop_column(table, "duration_hist")
