@@ -783,27 +783,21 @@ def time_to_green(session: Session, scope: Scope) -> TimeToGreen:
     )
 
 
-# Which commits healed first, by a semi-join of the scope's successes to its failures (one
-# shared hash of the failures: a year holds 100,000s, and a (pipeline_id, commit) index covers
-# only runs that record their attempt); then the figures of just those commits.
+# The commits that healed latest, from the daily history's heals (a success in the range after
+# a failure of its commit that started in the range); then the figures of just those commits,
+# read by ix_runs_pipeline_id_commit and checked against the runs themselves.
 _FLAKY = _query(
     """
-with failures as (
-    select runs.pipeline_id, runs.commit, runs.finished_at
-    from runs
-    where runs.status = 'failure' and {runs_in_scope}
-),
-
-healed as (
-    select distinct runs.pipeline_id, runs.commit
-    from runs
-    where runs.status = 'success' and {runs_in_scope}
-        and exists (
-            select from failures
-            where failures.pipeline_id = runs.pipeline_id
-                and failures.commit = runs.commit
-                and failures.finished_at < runs.finished_at
-        )
+with healed as (
+    select heals.pipeline_id, heals.commit, max(heals.healed_at) as last_healed_at
+    from history_heals as heals
+    where heals.day between :start_day and :end_day
+        and heals.last_failure_started_at >= :start_at
+        and (not :by_pipeline or heals.pipeline_id = any(:pipeline_ids))
+        and (cardinality(cast(:branches as text[])) = 0 or heals.branch = any(:branches))
+    group by heals.pipeline_id, heals.commit
+    order by last_healed_at desc
+    limit :limit + 100  -- room for heals a removal undid since the last refresh
 ),
 
 decided as (
@@ -827,6 +821,8 @@ commits as (
         (array_agg(url order by finished_at desc) filter (where status = 'success'))[1] as url
     from decided
     group by pipeline_id, commit
+    having min(finished_at) filter (where status = 'failure')
+        < max(finished_at) filter (where status = 'success')
 ),
 
 final as (
@@ -852,7 +848,8 @@ select * from final order by last_success_at desc limit :limit
 def flaky_commits(session: Session, scope: Scope, *, limit: int = 200) -> pd.DataFrame:
     """Commits that failed and later passed on the same pipeline within the range, latest
     green first: failures, successes, first failure, last success, whether a CI re-run
-    (attempt > 1) was what turned it green, and the green run's URL."""
+    (attempt > 1) was what turned it green, and the green run's URL. As fresh as the daily
+    history's last refresh."""
     return _frame(session, _FLAKY, {**_bind(session, scope), "limit": limit})
 
 

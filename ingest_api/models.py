@@ -105,12 +105,8 @@ class Run(Base):
             text("id DESC"),
             postgresql_where=text("status IN ('success', 'failure')"),
         ),
-        Index(
-            "ix_runs_pipeline_id_commit",
-            "pipeline_id",
-            "commit",
-            postgresql_where=text("attempt IS NOT NULL"),
-        ),
+        # A commit's runs: re-runs and flaky commits (refresh_history's heals).
+        Index("ix_runs_pipeline_id_commit", "pipeline_id", "commit"),
         Index(
             "ix_runs_decided_finished_at",
             text("finished_at DESC"),
@@ -300,6 +296,24 @@ class HistoryDay(Base):
     failures_by_quarter: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     decided_by_trigger: Mapped[dict[str, list[int]] | None] = mapped_column(JSONB)
     refreshed_at: Mapped[datetime] = _timestamp(default_now=True)
+
+
+class HistoryHeal(Base):
+    """A success that followed a failure of the same commit on the same pipeline, by the UTC
+    day it started, with the start of the latest such failure: flaky commits over a range read
+    these instead of a year of runs. Kept by refresh_history."""
+
+    __tablename__ = "history_heals"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(
+        ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    commit: Mapped[str] = mapped_column(String(64))
+    branch: Mapped[str] = mapped_column(String(255))
+    healed_at: Mapped[datetime] = _timestamp()
+    last_failure_started_at: Mapped[datetime] = _timestamp()
 
 
 class HealthSnapshot(Base):

@@ -438,6 +438,82 @@ begin
     left join hists on hists.day = counts.day
     left join triggers on triggers.day = counts.day;
 
+    -- Heals: each success that followed a failure of the same commit on the same pipeline,
+    -- with the start of the latest such failure (what flaky commits over a range read). A
+    -- touched day recomputes its successes and those of the commits that failed on it, on
+    -- any day (a late failure); heals a later removal undid are dropped by that day's next
+    -- refresh or checked against the runs by the reader.
+    if p_full then
+        delete from history_heals;
+        insert into history_heals (
+            day, pipeline_id, run_id, commit, branch, healed_at, last_failure_started_at
+        )
+        select day, pipeline_id, id, commit, branch, finished_at, last_failure_started_at
+        from (
+            select
+                (runs.started_at at time zone 'UTC')::date as day,
+                runs.pipeline_id, runs.id, runs.commit, runs.branch, runs.status,
+                runs.finished_at,
+                max(runs.started_at) filter (where runs.status = 'failure') over (
+                    partition by runs.pipeline_id, runs.commit
+                    order by runs.finished_at
+                    range between unbounded preceding and current row exclude group
+                ) as last_failure_started_at
+            from runs
+            where runs.status in ('success', 'failure')
+        ) as decided
+        where status = 'success' and last_failure_started_at is not null;
+    else
+        delete from history_heals as h
+        using touched
+        where h.pipeline_id = touched.pipeline_id and h.day = touched.day;
+        insert into history_heals (
+            day, pipeline_id, run_id, commit, branch, healed_at, last_failure_started_at
+        )
+        with touched_runs as (
+            select runs.pipeline_id, runs.commit, runs.status, runs.id
+            from touched
+            cross join lateral (
+                select runs.pipeline_id, runs.commit, runs.status, runs.id
+                from runs
+                where runs.pipeline_id = touched.pipeline_id
+                    and runs.started_at >= touched.day::timestamp at time zone 'UTC'
+                    and runs.started_at < (touched.day + 1)::timestamp at time zone 'UTC'
+                    and runs.status in ('success', 'failure')
+                offset 0  -- a fence: one index range scan per touched day
+            ) as runs
+        ),
+
+        candidates as (
+            select id from touched_runs where status = 'success'
+            union
+            select later.id
+            from (select distinct pipeline_id, commit from touched_runs where status = 'failure')
+                as failed
+            join runs as later
+                on later.pipeline_id = failed.pipeline_id and later.commit = failed.commit
+            where later.status = 'success'
+        )
+
+        select
+            (success.started_at at time zone 'UTC')::date, success.pipeline_id, success.id,
+            success.commit, success.branch, success.finished_at, failure.started_at
+        from candidates
+        join runs as success on success.id = candidates.id
+        cross join lateral (
+            select max(earlier.started_at) as started_at
+            from runs as earlier
+            where earlier.pipeline_id = success.pipeline_id
+                and earlier.commit = success.commit
+                and earlier.status = 'failure'
+                and earlier.finished_at < success.finished_at
+        ) as failure
+        where failure.started_at is not null
+        on conflict (day, pipeline_id, run_id) do update
+            set healed_at = excluded.healed_at,
+                last_failure_started_at = excluded.last_failure_started_at;
+    end if;
+
     -- Health changes with every run: the snapshot is as fresh as the last refresh.
     delete from health_snapshot;
     insert into health_snapshot (

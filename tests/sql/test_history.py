@@ -237,6 +237,7 @@ class TestDailyHistory:
             for view in ("daily_pipeline_history", "daily_branch_history")
         }
         merged = histograms(session), time_to_green_histograms(session), failure_counts(session)
+        healed = heals(session)
         assert refresh(session, full=True)["refreshed"] is True
         for view, rows in incremental.items():
             assert rows == daily(session, view), view
@@ -245,6 +246,31 @@ class TestDailyHistory:
             time_to_green_histograms(session),
             failure_counts(session),
         )
+        # A removed failure can leave a heal on a day no write touched (the reader checks
+        # the runs); every other heal is the same.
+        expected = heals(session)
+        assert len(expected) > 20
+        assert {key: healed[key] for key in expected} == expected
+        extra = {run_id for _, _, run_id in set(healed) - set(expected)}
+        assert not extra & still_heals(session, extra)
+
+    def test_a_late_failure_makes_an_earlier_days_success_a_heal(self, session: Session) -> None:
+        ingest(session, pipeline="p", started_at=at(D2, 9), duration_sec=60, commit="c9")
+        refresh(session)
+        assert heals(session) == {}
+        ingest(
+            session,
+            pipeline="p",
+            status="failure",
+            started_at=at(D1, 9),
+            duration_sec=5,
+            commit="c9",
+        )
+        refresh(session)
+        (((day, pipeline, _), (healed_at, failure_started_at)),) = heals(session).items()
+        assert (day, pipeline) == (D2, "p")
+        assert healed_at == at(D2, 9, 1)
+        assert failure_started_at == at(D1, 9)
 
     def test_duration_histograms_and_first_try_counts_per_day(self, session: Session) -> None:
         rng = random.Random(5)
@@ -532,6 +558,29 @@ def histograms(
         )
         for pipeline, branch, day, lower, hist, decided, success in rows
     }
+
+
+def heals(session: Session) -> dict[tuple[date, str, int], tuple[datetime, datetime]]:
+    rows = session.execute(
+        text(
+            "select heals.day, pipelines.name, heals.run_id, heals.healed_at,"
+            " heals.last_failure_started_at"
+            " from history_heals as heals join pipelines on pipelines.id = heals.pipeline_id"
+        )
+    ).all()
+    return {(day, name, run_id): (healed, failed) for day, name, run_id, healed, failed in rows}
+
+
+def still_heals(session: Session, run_ids: set[int]) -> set[int]:
+    """Those of these runs that are successes after a failure of their commit on their
+    pipeline."""
+    query = text(
+        "select success.id from runs as success where success.id = any(:ids)"
+        " and success.status = 'success' and exists (select from runs as failure"
+        " where failure.pipeline_id = success.pipeline_id and failure.commit = success.commit"
+        " and failure.status = 'failure' and failure.finished_at < success.finished_at)"
+    )
+    return set(session.execute(query, {"ids": list(run_ids)}).scalars())
 
 
 def duration_bin(ms: int) -> int:
