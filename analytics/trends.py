@@ -268,6 +268,126 @@ select * from final
 """
 )
 
+# p50/p95 from the running totals' duration histograms (sql/functions/run_summary_v01.sql):
+# a period's histogram is its closing edge's totals minus its opening edge's, so the work is
+# two index probes per pipeline (or branch) and period, however many days the period has. Edges
+# are midnights, so hour rows fall wholly inside or outside. Within 1.96 % + 0.5 ms of
+# percentile_cont (duration_bin; durations are binned in whole milliseconds).
+_SPREAD_FROM_HISTOGRAMS = _query(
+    """
+with lines as ({pipelines_in_scope}),
+
+edges as (
+    select edge.at, edge.n::integer as n
+    from unnest(cast(:edges as timestamptz[])) with ordinality as edge (at, n)
+),
+
+-- Each pipeline's running totals at each edge (with a branch filter, each chosen branch's):
+-- the latest row at or before it, whose histogram holds every decided run started before.
+upto as (
+    select lines.pipeline_id, edges.n, totals.duration_hist
+    from lines
+    cross join edges
+    cross join lateral (
+        select pipeline_hour_totals.duration_hist
+        from pipeline_hour_totals
+        where pipeline_hour_totals.pipeline_id = lines.pipeline_id
+            and pipeline_hour_totals.hour_start <= edges.at
+        order by pipeline_hour_totals.hour_start desc
+        limit 1
+    ) as totals
+    where cardinality(cast(:branches as text[])) = 0
+    union all
+    select lines.pipeline_id, edges.n, totals.duration_hist
+    from lines
+    cross join unnest(cast(:branches as text[])) as chosen (branch)
+    cross join edges
+    cross join lateral (
+        select branch_hour_totals.duration_hist
+        from branch_hour_totals
+        where branch_hour_totals.pipeline_id = lines.pipeline_id
+            and branch_hour_totals.branch = chosen.branch
+            and branch_hour_totals.hour_start <= edges.at
+        order by branch_hour_totals.hour_start desc
+        limit 1
+    ) as totals
+),
+
+edge_bins as (
+    select
+        case when :per_pipeline then upto.pipeline_id else 0 end as line,
+        upto.n,
+        (array_lower(upto.duration_hist, 1) + bins.i - 1)::integer as bin,
+        sum(bins.runs) as runs
+    from upto
+    cross join lateral unnest(upto.duration_hist) with ordinality as bins (runs, i)
+    where bins.runs <> 0
+    group by 1, 2, 3
+),
+
+-- An edge's bins count + for the period it closes and - for the one it opens.
+period_bins as (
+    select edge_bins.line, signed.period_n, edge_bins.bin, sum(signed.sign * edge_bins.runs) as runs
+    from edge_bins
+    cross join lateral (values (edge_bins.n - 1, 1), (edge_bins.n, -1)) as signed (period_n, sign)
+    where signed.period_n between 1 and cardinality(cast(:edges as timestamptz[])) - 1
+    group by 1, 2, 3
+    having sum(signed.sign * edge_bins.runs) <> 0
+),
+
+-- percentile_cont's 0-based ranks: between floor(pos) and ceil(pos), pos = p * (n - 1).
+targets as (
+    select
+        line,
+        period_n,
+        0.5 * (sum(runs) - 1) as p50_pos,
+        0.95 * (sum(runs) - 1) as p95_pos
+    from period_bins
+    group by line, period_n
+),
+
+-- The bin holding rank r is the first whose running count exceeds r.
+picked as (
+    select
+        cumulative.line,
+        cumulative.period_n,
+        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p50_pos)) as p50_lo,
+        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p50_pos)) as p50_hi,
+        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p95_pos)) as p95_lo,
+        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p95_pos)) as p95_hi
+    from (
+        select
+            line,
+            period_n,
+            bin,
+            sum(runs) over (partition by line, period_n order by bin) as rank_to
+        from period_bins
+    ) as cumulative
+    join targets on targets.line = cumulative.line and targets.period_n = cumulative.period_n
+    group by cumulative.line, cumulative.period_n
+),
+
+final as (
+    select
+        coalesce(lines.pipeline, '') as pipeline,
+        picked.period_n,
+        round(((duration_bin_value_ms(picked.p50_lo)
+            + (targets.p50_pos - floor(targets.p50_pos))
+            * (duration_bin_value_ms(picked.p50_hi) - duration_bin_value_ms(picked.p50_lo)))
+            / 1000)::numeric, 3)::float8 as p50_duration_sec,
+        round(((duration_bin_value_ms(picked.p95_lo)
+            + (targets.p95_pos - floor(targets.p95_pos))
+            * (duration_bin_value_ms(picked.p95_hi) - duration_bin_value_ms(picked.p95_lo)))
+            / 1000)::numeric, 3)::float8 as p95_duration_sec
+    from picked
+    join targets on targets.line = picked.line and targets.period_n = picked.period_n
+    left join lines on lines.pipeline_id = picked.line
+)
+
+select * from final
+"""
+)
+
 # The same figures from the daily history: each day's duration histogram (the running totals'
 # bins, sql/functions/duration_bin_v01.sql) and first-try counts, merged per period. All
 # pipelines together read history_days (one row a day), else the pipeline or branch days. Within
@@ -306,7 +426,7 @@ period_bins as (
         sum(bins.runs) as runs
     from periods
     cross join lateral unnest(periods.duration_hist) with ordinality as bins (runs, i)
-    where bins.runs <> 0
+    where bins.runs <> 0 and :with_durations
     group by 1, 2, 3
 ),
 
@@ -513,9 +633,32 @@ def _spread(
         "grain": grain or "day",
         "whole": grain is None,
         "per_pipeline": per_pipeline,
+        "with_durations": True,
     }
-    query = _SPREAD_FROM_RUNS if decided <= EXACT_PERCENTILES_UP_TO else _SPREAD_FROM_DAY_HISTOGRAMS
-    return _frame(session, query, params)
+    if decided <= EXACT_PERCENTILES_UP_TO:
+        return _frame(session, _SPREAD_FROM_RUNS, params)
+    together = not (per_pipeline or scope.pipelines or scope.branches)
+    if together or grain == "day":
+        # A row a day (history_days together), or a row per line and day either way.
+        return _frame(session, _SPREAD_FROM_DAY_HISTOGRAMS, params)
+    # Per pipeline (or branch) over weeks, months or the whole range: two edges per line and
+    # period instead of a row per line and day (a year of 200 pipelines: 400 edges, not 73,200
+    # days), and the first-try counts from the days.
+    starts = _period_starts(scope, grain) if grain else [scope.start]
+    edges = [max(start, scope.start) for start in starts] + [scope.end + timedelta(days=1)]
+    durations = _frame(
+        session,
+        _SPREAD_FROM_HISTOGRAMS,
+        {**params, "edges": [_midnight(edge) for edge in edges]},
+    )
+    durations["period"] = [starts[n - 1] for n in durations["period_n"]]
+    first_try = _frame(session, _SPREAD_FROM_DAY_HISTOGRAMS, {**params, "with_durations": False})
+    frame = first_try[["pipeline", "period", "first_try_success_rate"]].merge(
+        durations[["pipeline", "period", "p50_duration_sec", "p95_duration_sec"]],
+        on=["pipeline", "period"],
+        how="outer",
+    )
+    return frame[["pipeline", "period", *SPREAD_COLUMNS]]
 
 
 def range_totals(session: Session, scope: Scope) -> dict[str, float | None]:
