@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 import streamlit as st
+import streamlit.logger
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
@@ -111,6 +112,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # AppTest runs pages without a server, which Streamlit warns about on every run.
+    streamlit.logger.set_log_level("error")
 
     scratch = Path(tempfile.mkdtemp(prefix="pulse-bench-streamlit-"))
     server = None if args.database_url else EmbeddedPostgres(scratch / "data")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from streamlit_app import data, filters
 
@@ -49,7 +49,8 @@ try:
     navigation.run()
 except data.NoDatabase as exc:
     st.warning(str(exc))
-except DBAPIError as exc:
+# Only a server that is away or refusing: a failing query is a bug, shown as one.
+except (OperationalError, InterfaceError) as exc:
     st.warning(
         "The database is not answering, so there is nothing to show. Is `pulse up` running, "
         "or is DATABASE_URL's server up? This page tries again on the next interaction."

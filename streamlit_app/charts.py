@@ -81,7 +81,9 @@ def bars(
     axis = {"xaxis_title": y_title, "yaxis_title": None} if horizontal else {"yaxis_title": y_title}
     figure.update_layout(**axis, legend_title=None, margin={"t": 10, "b": 10})
     if horizontal:
+        # As tall as its bars: one bar no longer fills a whole chart's height.
         figure.update_yaxes(autorange="reversed")
+        figure.update_layout(height=max(160, 90 + 32 * frame[x].nunique()))
     return figure
 
 

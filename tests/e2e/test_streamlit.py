@@ -70,6 +70,7 @@ def test_every_page_renders_through_pulse_up(
                 )
                 page.wait_for_timeout(500)  # the last chart's transition
                 assert page.get_by_test_id("stException").count() == 0, path
+                assert page.get_by_text("database is not answering").count() == 0, path
                 name = path or "trends"
                 page.screenshot(path=artifacts / f"streamlit-{name}-{width}.png", full_page=True)
             # The app works whole under its security headers' policy.
