@@ -42,6 +42,8 @@ from ingest_api.ui import is_built as ui_is_built
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from ingest_api.runs.schemas import RunEvent
+
 app = typer.Typer(
     help="Pipeline Pulse: CI/CD pipeline health, live.",
     no_args_is_help=True,
@@ -577,8 +579,12 @@ def simulate(
     ] = "web,api,worker,docs",
     hours: Annotated[float, typer.Option(min=0.01, help="Spread runs over past hours.")] = 24.0,
 ) -> None:
-    """Create realistic demo runs through the ingest path (source "simulator")."""
-    from ingest_api.simulate.service import simulate as run_simulation
+    """Create realistic demo runs (source "simulator") through the bulk path of `pulse import`:
+    validated like the API, in one transaction, each pipeline's rollups rebuilt once."""
+    from psycopg import connect
+
+    from ingest_api.runs import bulk
+    from ingest_api.simulate.service import events
 
     names = [p.strip() for p in pipelines.split(",") if p.strip()]
     if not names:
@@ -586,25 +592,106 @@ def simulate(
     settings = _settings()
     with _database(settings, start=True) as db:
         _migrate(db.url)
-        engine = make_engine(db.url, pool_size=1)
-        batch = 500
-        with Progress(
-            TextColumn("simulating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("runs", total=count)
-            done = 0
-            while done < count:
-                size = min(batch, count - done)
-                with sessionmaker(engine).begin() as session:
-                    run_simulation(session, names, count=size, fail_rate=fail_rate, hours=hours)
-                done += size
-                progress.update(task, completed=done)
-        engine.dispose()
+        with (
+            connect(libpq_url(db.url), autocommit=True, options="-c jit=off") as conn,
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress,
+        ):
+            now = conn.execute("select now()").fetchone()
+            assert now is not None
+            task = progress.add_task("simulating", total=count)
+            rebuilding = progress.add_task("rebuilding rollups", total=None, visible=False)
+
+            def numbered() -> Iterator[tuple[int, RunEvent | list[bulk.Problem]]]:
+                runs = events(names, count=count, fail_rate=fail_rate, now=now[0], hours=hours)
+                for number, event in enumerate(runs, start=1):
+                    yield number, event
+                    if number % 1000 == 0 or number == count:
+                        progress.update(task, completed=number)
+
+            def on_rebuild(done: int, total: int) -> None:
+                progress.update(rebuilding, completed=done, total=total, visible=True)
+
+            bulk.import_runs(conn, numbered(), on_rebuild=on_rebuild)
     console.print(f"Created {count} runs for {', '.join(names)}.")
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="JSON lines or CSV; - reads stdin.")],
+    file_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="jsonl|csv",
+            help="Default: by the extension (.csv, .jsonl), else by the first character.",
+        ),
+    ] = None,
+) -> None:
+    """Load runs in bulk (the body of POST /api/events/run per line, or CSV with those
+    columns), validated like the API: one refused line and nothing is written."""
+    from psycopg import connect
+
+    from ingest_api.runs import bulk
+
+    try:
+        chosen = bulk.FileFormat(file_format) if file_format else None
+    except ValueError:
+        raise _fail("--format is jsonl or csv") from None
+    try:
+        stream = bulk.open_input(file)
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror}") from None
+    size = None if file == "-" else os.fstat(stream.fileno()).st_size
+    settings = _settings()
+    with stream, _database(settings, start=True) as db:
+        _migrate(db.url)
+        chosen = chosen or bulk.detect_format(file, bulk.peek(stream))
+        with (
+            connect(libpq_url(db.url), autocommit=True, options="-c jit=off") as conn,
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(),
+                console=err,
+            ) as progress,
+        ):
+            reading = progress.add_task("validating and loading", total=size)
+            rebuilding = progress.add_task("rebuilding rollups", total=None, visible=False)
+
+            def on_rebuild(done: int, total: int) -> None:
+                progress.update(rebuilding, completed=done, total=total, visible=True)
+
+            events = bulk.read_events(
+                stream, chosen, on_bytes=lambda n: progress.advance(reading, n)
+            )
+            started = time.monotonic()
+            try:
+                result = bulk.import_runs(conn, events, on_rebuild=on_rebuild)
+            except bulk.Rejected as exc:
+                progress.stop()
+                for problem in exc.problems:
+                    err.print(str(problem), markup=False)
+                if exc.more:
+                    err.print(f"… and {exc.more} more refused lines.")
+                raise _fail(
+                    f"{len({p.line for p in exc.problems}) + exc.more} lines refused; "
+                    "nothing was imported.",
+                    code=1,
+                ) from None
+    elapsed = time.monotonic() - started
+    console.print(
+        f"Imported {result.lines} lines in {elapsed:.1f} s ({result.lines / elapsed:,.0f}/s): "
+        f"{result.inserted} new runs, {result.repeats} applied to stored runs, "
+        f"{result.pipelines} pipelines' rollups rebuilt.",
+        markup=False,
+    )
 
 
 @app.command("rebuild-rollups")
