@@ -81,6 +81,15 @@ _RUNS_IN_SCOPE = """
     and (not :by_pipeline or runs.pipeline_id = any(:pipeline_ids))
     and (cardinality(cast(:branches as text[])) = 0 or runs.branch = any(:branches))
 """
+# A run of the runs explorer's range, branches and filters (its pipelines are picked apart: a
+# second condition on pipeline_id would halve the planner's estimate of a pipeline's runs).
+_RUNS_MATCH = """
+    runs.started_at >= :start_at and runs.started_at < :end_at
+    and (cardinality(cast(:branches as text[])) = 0 or runs.branch = any(:branches))
+    and (cardinality(cast(:statuses as text[])) = 0 or runs.status::text = any(:statuses))
+    and (cast(:triggered_by as text) is null or runs.triggered_by = :triggered_by)
+    and (cast(:commit as text) is null or runs.commit like :commit || '%')
+"""
 _DAYS_IN_SCOPE = """
     days.day between :start_day and :end_day
     and (not :by_pipeline or days.pipeline_id = any(:pipeline_ids))
@@ -167,6 +176,7 @@ def _query(template: str) -> TextClause:
             jobs_in_scope=_JOBS_IN_SCOPE,
             recoveries_in_scope=_RECOVERIES_IN_SCOPE,
             failures_ranked=_FAILURES_RANKED,
+            runs_match=_RUNS_MATCH,
         )
     )
 
@@ -1254,18 +1264,38 @@ def failures_by(
     return _frame(session, _FAILURES_BY_QUERIES[dimension], params)
 
 
-# The newest runs first, read backwards along ix_runs_started_at_id until `limit` match; only
-# those are joined to their pipeline's name.
+# The newest runs first: across pipelines read backwards along ix_runs_started_at_id until
+# `limit` match; for chosen pipelines along each one's ix_runs_pipeline_id_started_at (one of
+# 200 pipelines over a year of 10M runs: 1,000 rows read, not 200,000 filtered), merged. Only
+# the runs picked are joined to their pipeline's name.
 _RUNS = _query(
     """
-with picked as (
+with across as (
     select runs.*
     from runs
-    where {runs_in_scope}
-        and (cardinality(cast(:statuses as text[])) = 0 or runs.status::text = any(:statuses))
-        and (cast(:triggered_by as text) is null or runs.triggered_by = :triggered_by)
-        and (cast(:commit as text) is null or runs.commit like :commit || '%')
+    where not :by_pipeline and {runs_match}
     order by runs.started_at desc, runs.id desc
+    limit :limit
+),
+
+chosen as (
+    select runs.*
+    from unnest(cast(:pipeline_ids as integer[])) as chosen (pipeline_id)
+    cross join lateral (
+        select runs.*
+        from runs
+        where runs.pipeline_id = chosen.pipeline_id and {runs_match}
+        order by runs.started_at desc, runs.id desc
+        limit :limit
+    ) as runs
+    where :by_pipeline
+),
+
+picked as (
+    select * from across
+    union all
+    select * from chosen
+    order by started_at desc, id desc
     limit :limit
 ),
 

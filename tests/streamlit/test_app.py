@@ -507,6 +507,22 @@ class TestRunsExplorer:
         assert len(at.dataframe[0].value) == sum(r.status == "failure" for r in RUNS)
         assert at.get("download_button")
 
+    @pytest.mark.parametrize("pipelines", [("web",), ("web", "api")])
+    def test_chosen_pipelines_newest_first(self, seeded: str, pipelines: tuple[str, ...]) -> None:
+        # Each chosen pipeline is read along its own index, then merged.
+        scope = trends.Scope(TODAY - timedelta(days=29), TODAY, pipelines)
+        engine = make_engine(seeded, pool_size=1)
+        with sessionmaker(engine)() as session:
+            runs = trends.run_list(session, scope, limit=3)
+            failed = trends.run_list(session, scope, statuses=("failure",))
+        engine.dispose()
+        chosen = sorted(
+            (r for r in RUNS if r.pipeline in pipelines), key=lambda r: r.started_at, reverse=True
+        )
+        got = list(zip(runs["pipeline"], runs["started_at"], strict=True))
+        assert got == [(r.pipeline, r.started_at) for r in chosen[:3]]
+        assert len(failed) == sum(r.status == "failure" for r in chosen)
+
 
 class TestStates:
     def test_empty_database(self, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
