@@ -64,7 +64,9 @@ class Probe:
 
 
 @contextlib.contextmanager
-def _api(url: str, scratch: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def api_server(url: str, scratch: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`pulse api` (one process, the bench's tick, the per-address caps lifted) on `url`; its
+    data dir and log under `scratch`."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "DATABASE_"))}
     env.update(
@@ -101,13 +103,13 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def _summaries(session: aiohttp.ClientSession, base: str) -> int:
+async def summaries_computed(session: aiohttp.ClientSession, base: str) -> int:
     async with session.get(f"{base}/api/info") as response:
         info = await response.json()
         return int(info["live"]["summaries_computed"])
 
 
-async def _client(
+async def watch(
     session: aiohttp.ClientSession,
     ws_url: str,
     probe: Probe | None,
@@ -115,6 +117,8 @@ async def _client(
     ready: asyncio.Event,
     stop: asyncio.Event,
 ) -> None:
+    """One client of `ws_url` until `stop`: counts messages in `counts[0]`; with a probe, notes
+    when each run was first listed in a runs_update."""
     async with session.ws_connect(ws_url, max_msg_size=0, autoping=True) as ws:
         first = await ws.receive()
         assert first.type == aiohttp.WSMsgType.TEXT, first
@@ -147,7 +151,7 @@ async def _phase(
         for i in range(phase.clients):
             probe = watched[i] if i < len(watched) else None
             tasks.append(
-                asyncio.create_task(_client(session, ws_url, probe, counts, readies[i], stop))
+                asyncio.create_task(watch(session, ws_url, probe, counts, readies[i], stop))
             )
             if i % 100 == 99:
                 await asyncio.sleep(0.05)  # don't overrun the listen backlog
@@ -155,7 +159,7 @@ async def _phase(
         await asyncio.sleep(2 * TICK_MS / 1000)
 
         answered: dict[int, float] = {}
-        before = await _summaries(session, base)
+        before = await summaries_computed(session, base)
         counts[0] = 0
         started = time.monotonic()
         headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -192,7 +196,7 @@ async def _phase(
         phase.seconds = time.monotonic() - started
         await asyncio.sleep(1 + 2 * TICK_MS / 1000)  # the last tick's messages
         phase.messages = counts[0]
-        phase.summaries = await _summaries(session, base) - before
+        phase.summaries = await summaries_computed(session, base) - before
         phase.posted = len(answered)
         stop.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -207,7 +211,7 @@ async def _phase(
                 phase.latencies_ms.append(max(received - at, 0.0) * 1000)
 
 
-def _percentile(values: list[float], p: float) -> float:
+def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
 
@@ -232,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         url = server.start()
         try:
             migrate.upgrade(url)
-            with _api(url, scratch) as (process, base):
+            with api_server(url, scratch) as (process, base):
                 phases = [
                     Phase("10 clients", 10),
                     Phase(f"{options.clients} clients", options.clients),
@@ -268,12 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         lat = phase.latencies_ms
         print(
             f"{phase.name:>14} | {phase.posted:>6} | {statistics.median(lat):>7.1f} | "
-            f"{_percentile(lat, 0.95):>7.1f} | {_percentile(lat, 0.99):>7.1f} | "
+            f"{percentile(lat, 0.95):>7.1f} | {percentile(lat, 0.99):>7.1f} | "
             f"{phase.summaries / phase.seconds:>11.2f} | "
             f"{phase.messages / phase.seconds:>10.0f} | {phase.errors:>6}"
         )
     print()
-    p95 = _percentile(phases[-1].latencies_ms, 0.95)
+    p95 = percentile(phases[-1].latencies_ms, 0.95)
     ratio = (phases[-1].summaries / phases[-1].seconds) / (phases[0].summaries / phases[0].seconds)
     print(
         f"p95 at {phases[-1].clients} clients: {p95:.0f} ms (goal <= {TICK_MS + 100}: "

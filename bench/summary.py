@@ -44,7 +44,8 @@ SIZES = {"1m": 1_000_000, "10m": 10_000_000}
 
 LOAD = """
 insert into pipelines (name)
-select format('pipeline-%s', lpad(i::text, 3, '0')) from generate_series(1, 200) as i;
+select format('pipeline-%s', lpad(i::text, greatest(3, length('%(pipelines)s')), '0'))
+from generate_series(1, %(pipelines)s) as i;
 
 insert into runs (
     pipeline_id, status, started_at, finished_at, duration_sec, branch, commit, triggered_by,
@@ -78,21 +79,25 @@ from (
         case when random() < 0.6 or p % 4 = 0 then 'main'
             else format('feature-%s', 1 + (n % (1 + p % 3))) end as branch
     from (
-        select n, (1 + (n * 7919) % 200)::integer as p, random() as roll
+        select n, (1 + (n * 7919) % %(pipelines)s)::integer as p, random() as roll
         from generate_series(1::bigint, %(count)s) as n
     ) as drawn
 ) as runs_to_be
 """
 
 
-def load(conn: psycopg.Connection[Any], count: int) -> tuple[float, float, float]:
-    """Bulk-load `count` runs with the triggers off, then rebuild the rollups and the daily
-    history as `pulse rebuild-rollups` and `pulse refresh --full` do. Returns the seconds
-    each of the three steps took."""
+def load(
+    conn: psycopg.Connection[Any], count: int, pipelines: int = 200
+) -> tuple[float, float, float]:
+    """Bulk-load `count` runs over `pipelines` pipelines (pipeline-001, ...) with the triggers
+    off, then rebuild the rollups and the daily history as `pulse rebuild-rollups` and
+    `pulse refresh --full` do. Returns the seconds each of the three steps took."""
     conn.execute("alter table runs disable trigger user")
     conn.execute("alter table recoveries disable trigger recoveries_mark_history")
     started = time.perf_counter()
-    conn.execute(LOAD.replace("%(count)s", str(count)))
+    conn.execute(
+        LOAD.replace("%(count)s", str(int(count))).replace("%(pipelines)s", str(int(pipelines)))
+    )
     load_s = time.perf_counter() - started
     conn.execute("alter table runs enable trigger runs_keep_totals")
     conn.execute("vacuum analyze runs")

@@ -150,3 +150,55 @@ def test_streamlit_bench_smoke() -> None:
         for who in ("all", "pipeline-007")
     }, output
     assert re.search(r"a page <= 2000 ms: (PASS|FAIL)$", stdout, re.M), output
+
+
+SCALE_ROW = re.compile(
+    r"^\s+(?P<label>\S+) \|\s+(?P<api>\d+\.\d{3}) \|\s+(?P<pg>\d+\.\d{3}) \|"
+    r"\s+(?P<summaries>\d+\.\d\d) \|\s+(?P<p50>\d+) \|\s+(?P<p95>\d+) \|"
+    r"(?P<gets>(?:\s+\d+\.\d(?: \|)?){8})$",
+    re.MULTILINE,
+)
+
+
+def test_scale_bench_smoke() -> None:
+    """`python -m bench.scale` on tiny histories: a row per scenario with real figures, the
+    ratios to the baseline and every goal line."""
+    args = ["--history", "2000,4000", "--pipelines", "20,40", "--seconds", "2"]
+    args += ["--warmup", "1", "--rate", "10", "--repeat", "1"]
+    returncode, stdout, output = run_bench("scale", *args, timeout=300)
+    assert returncode == 0, output
+    rows = {m["label"]: m for m in SCALE_ROW.finditer(stdout)}
+    assert list(rows) == ["2k/20", "4k/20", "2k/40"], output
+    for row in rows.values():
+        assert float(row["api"]) > 0, output
+        assert float(row["pg"]) > 0, output
+        assert float(row["summaries"]) > 0, output
+        assert int(row["p95"]) >= int(row["p50"]) >= 0, output
+        assert all(float(ms) > 0 for ms in row["gets"].replace("|", " ").split()), output
+    assert "2k/20: 2,000 runs over 20 pipelines" in stdout, output
+    assert "20 runs posted in the measured window, 0 errors" in stdout, output
+    goal = r"\(goal <= 0\.3: (PASS|FAIL)\)$"
+    assert len(re.findall(r"^\S+: API \+ PostgreSQL \d+\.\d{3} cores " + goal, stdout, re.M)) == 3
+    assert re.search(
+        r"^  vs 2k/20: \d+\.\d\dx \(goal, history: <= 1\.5x: (PASS|FAIL)\)$", stdout, re.M
+    )
+    assert re.search(
+        r"^  vs 2k/20: \d+\.\d\dx \(goal, pipelines: <= 2x: (PASS|FAIL)\)$", stdout, re.M
+    )
+    assert len(re.findall(r"^  p95 POST -> runs_update \d+ ms \(goal <= 350", stdout, re.M)) == 3
+    assert (
+        len(
+            re.findall(
+                r"^  summary medians: up to a day .* \(goal <= 15: (PASS|FAIL)\)$", stdout, re.M
+            )
+        )
+        == 3
+    )
+
+
+def test_bulk_bench_smoke() -> None:
+    """`python -m bench.bulk` on a tiny history prints every step and the ratio."""
+    returncode, stdout, output = run_bench("bulk", "--size", "2000", "--sample", "200", timeout=300)
+    assert returncode == 0, output
+    assert "import, end to end" in stdout
+    assert re.search(r"^import / per event = \d+\.\dx$", stdout, re.MULTILINE), output
