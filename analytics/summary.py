@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -9,9 +11,15 @@ from sqlalchemy.orm import Session
 
 from analytics.models import EXACT_PERCENTILES_UP_TO, Health, PipelineSummary, Summary
 
-_SUMMARY = text("select * from run_summary(:minutes, :pipeline, :branch, :exact_up_to)")
+_SUMMARY = text(
+    "select * from run_summary("
+    ":minutes, :pipeline, :branch, :exact_up_to, cast(:as_of as timestamptz))"
+)
 
-_HEALTH = text("select * from pipeline_health(:minutes, :pipeline, :branch)")
+_HEALTH = text(
+    "select * from pipeline_health("
+    ":minutes, :pipeline, :branch, cast(:as_of as timestamptz), cast(:pipeline_ids as integer[]))"
+)
 
 _HEALTH_FIELDS = tuple(Health.model_fields)
 
@@ -22,11 +30,19 @@ def health(
     window_minutes: int | None = None,
     pipeline: str | None = None,
     branch: str | None = None,
+    as_of: datetime | None = None,
+    pipeline_ids: Collection[int] | None = None,
 ) -> dict[str, Health]:
-    """Health per pipeline name; time to green counts recoveries in the last `window_minutes`."""
-    rows = session.execute(
-        _HEALTH, {"minutes": window_minutes, "pipeline": pipeline, "branch": branch}
-    ).mappings()
+    """Health per pipeline name; time to green counts recoveries in the `window_minutes` up to
+    `as_of` (default now). Of the pipelines `pipeline_ids` only, when given."""
+    params = {
+        "minutes": window_minutes,
+        "pipeline": pipeline,
+        "branch": branch,
+        "as_of": as_of,
+        "pipeline_ids": None if pipeline_ids is None else list(pipeline_ids),
+    }
+    rows = session.execute(_HEALTH, params).mappings()
     return {
         row["pipeline"]: Health.model_validate({f: row[f] for f in _HEALTH_FIELDS}) for row in rows
     }
@@ -39,19 +55,24 @@ def summary(
     pipeline: str | None = None,
     branch: str | None = None,
     exact_up_to: int = EXACT_PERCENTILES_UP_TO,
+    as_of: datetime | None = None,
 ) -> Summary:
-    """The contract's summary for runs with now - minutes < started_at <= now."""
+    """The contract's summary for runs with now - minutes < started_at <= now, where now is
+    `as_of` when given (the figures a live update carries, recomputed)."""
     params = {
         "minutes": minutes,
         "pipeline": pipeline,
         "branch": branch,
         "exact_up_to": exact_up_to,
+        "as_of": as_of,
     }
     rows = [dict(row) for row in session.execute(_SUMMARY, params).mappings()]
     total: dict[str, Any] = next(row for row in rows if row["is_total"])
     per_pipeline = sorted((row for row in rows if not row["is_total"]), key=lambda r: r["pipeline"])
     healths = (
-        health(session, window_minutes=minutes, pipeline=pipeline, branch=branch)
+        health(
+            session, window_minutes=minutes, pipeline=pipeline, branch=branch, as_of=total["as_of"]
+        )
         if per_pipeline
         else {}
     )

@@ -1,13 +1,22 @@
-"""The live hub of one API process: LISTEN, coalesce, compute once, fan out.
+"""The live hub of one API process: LISTEN, coalesce, compute what changed, fan out.
 
 The database announces every committed change of a run on `pulse_runs`
-(sql/functions/notify_runs_v01.sql). Each process LISTENs on one dedicated connection, so it
+(sql/triggers/runs_notify_v02.sql). Each process LISTENs on one dedicated connection, so it
 hears ingests taken by any process, and gathers the run ids it hears. Once per tick, for each
-distinct subscription (window + filters) that has clients, it computes the summary once and
-hands the same serialized message to every client of it: database work grows with
-subscriptions and changes, never with viewers. Each client has a bounded queue drained by its
-own sender task, so a slow client only ever delays itself; when its queue overflows it is closed
-with 1013.
+distinct subscription (window + filters) that has clients, it brings that subscription's
+summary up to the tick's time and hands the same serialized message to every client of it:
+database work grows with subscriptions and changes, never with viewers. Each client has a
+bounded queue drained by its own sender task, so a slow client only ever delays itself; when
+its queue overflows it is closed with 1013.
+
+A subscription's summary is kept between ticks (analytics.incremental.LiveSummary): a tick
+recomputes only the pipelines whose runs it heard of and those a window edge passed, so its
+cost follows the changes, not the history or the number of pipelines. Every figure it sends
+is exact as of the `as_of` it carries. A tick reads one repeatable-read snapshot whose now()
+is that `as_of`; after taking it, a round trip on the listening connection (the barrier)
+collects every notification of a change committed before it, since the server sends a
+listener's pending notifications before it answers. Ids heard at the barrier may belong to
+changes the snapshot does not hold yet, so they are processed again the next tick.
 """
 
 from __future__ import annotations
@@ -25,12 +34,14 @@ from types import FrameType
 from typing import Any, TypeVar
 
 import psycopg
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import analytics
-from analytics.models import RunOut, Summary
+from analytics.incremental import Figures, LiveSummary, edge_crossings, pipeline_ids
+from analytics.models import RunOut
 from ingest_api import telemetry
 from ingest_api.db import libpq_url
 from ingest_api.live import messages
@@ -38,16 +49,22 @@ from ingest_api.live import messages
 log = logging.getLogger("pulse.live")
 
 CHANNEL = "pulse_runs"
+# A writer that changes runs in bulk without a notification per run (a bulk import) sends this:
+# every subscription's figures are recomputed whole.
+RESYNC_PAYLOAD = "*"
 GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
 # How long a closing client gets to take its close frame before the connection is dropped.
 CLOSE_TIMEOUT_SEC = 10.0
-# Summaries computed at once in one tick (each holds a database connection and a thread).
-CONCURRENT_SUMMARIES = 4
+# Database work of the hub's own at once: a tick and a heartbeat's clock reading.
+CONCURRENT_READS = 2
 LISTEN_LIVENESS_SEC = 5.0
+# How long a tick waits for the listener's barrier before it treats what it heard as unknown.
+BARRIER_TIMEOUT_SEC = 5.0
 # Capped low: a refused connect costs nothing, and with 5 s the live figures came back up to
 # 5 s after the database did (bench/faults.py).
 RECONNECT_BACKOFF_SEC = (0.2, 1.0)
+_GENERIC_PLANS = text("set local plan_cache_mode = force_generic_plan")
 
 T = TypeVar("T")
 
@@ -154,11 +171,17 @@ class LiveHub:
         self._resync = False
         self._listening = False
         self._last_metrics: dict[Subscription, float] = {}
+        self._summaries: dict[Subscription, LiveSummary] = {}
+        # Per subscription: pipelines whose runs changed since its summary's as_of (None:
+        # unknown, recompute every pipeline).
+        self._pending: dict[Subscription, set[int] | None] = {}
+        self._barrier_wanted = asyncio.Event()
+        self._barriers: list[asyncio.Future[None]] = []
         self._last_as_of: datetime | None = None
         self.stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
-        self._limit = asyncio.Semaphore(CONCURRENT_SUMMARIES)
+        self._limit = asyncio.Semaphore(CONCURRENT_READS)
         # Counters for the benchmark (bench/live.py) and the tests.
         self.summaries_computed = 0
         self.messages_offered = 0
@@ -217,11 +240,16 @@ class LiveHub:
                 if not group:
                     del self._subscriptions[subscription]
                     self._last_metrics.pop(subscription, None)
+                    self._summaries.pop(subscription, None)
+                    self._pending.pop(subscription, None)
             client.done.set()
 
     # -- listening ----------------------------------------------------------------------------
 
     def _heard(self, note: psycopg.Notify) -> None:
+        if note.payload == RESYNC_PAYLOAD:
+            self._resync = True
+            return
         with contextlib.suppress(ValueError):
             self._changed.add(int(note.payload))
 
@@ -245,18 +273,62 @@ class LiveHub:
                     backoff = RECONNECT_BACKOFF_SEC[0]
                     log.info("listening for run changes")
                     while True:
-                        async for note in conn.notifies(timeout=LISTEN_LIVENESS_SEC):
-                            self._heard(note)
-                        # A vanished server fails here. What arrives meanwhile is kept by
-                        # psycopg for the next notifies().
+                        await self._hear_until_barrier(conn)
+                        # The barriers asked for before this round trip: the server sends what
+                        # it has for a listener before it answers, so every change committed
+                        # before the statement is heard once it returns (psycopg keeps them for
+                        # notifies()). A vanished server fails here.
+                        waiting, self._barriers = self._barriers, []
+                        self._barrier_wanted.clear()
                         await conn.execute("select 1")
+                        async for note in conn.notifies(timeout=0):
+                            self._heard(note)
+                        _release(waiting, None)
             except (psycopg.Error, OSError) as exc:
                 if self._listening:
                     log.warning("lost the database connection (%s); reconnecting", exc)
                 self._listening = False
                 was_lost = True
+                waiting, self._barriers = self._barriers, []
+                _release(waiting, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, RECONNECT_BACKOFF_SEC[1])
+
+    async def _hear_until_barrier(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Take notifications until a tick asks for a barrier or the liveness period ends."""
+
+        async def hear() -> None:
+            async for note in conn.notifies():
+                self._heard(note)
+
+        hearing = asyncio.create_task(hear())
+        wanted = asyncio.create_task(self._barrier_wanted.wait())
+        try:
+            await asyncio.wait(
+                (hearing, wanted), timeout=LISTEN_LIVENESS_SEC, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            # Cancelling the wait for the socket leaves an idle connection as it was.
+            wanted.cancel()
+            hearing.cancel()
+            (outcome,) = await asyncio.gather(hearing, return_exceptions=True)
+            await asyncio.gather(wanted, return_exceptions=True)
+        if isinstance(outcome, Exception):
+            raise outcome
+
+    async def _barrier(self) -> bool:
+        """Wait until every change committed before now has been heard; False when that cannot
+        be known (not listening)."""
+        if not self._listening:
+            return False
+        barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._barriers.append(barrier)
+        self._barrier_wanted.set()
+        try:
+            await asyncio.wait_for(barrier, BARRIER_TIMEOUT_SEC)
+        except (ConnectionError, TimeoutError):
+            return False
+        return True
 
     # -- the tick -----------------------------------------------------------------------------
 
@@ -288,76 +360,106 @@ class LiveHub:
         if not self._subscriptions:
             self._changed.clear()
             return
-        changed, self._changed = self._changed, set()
+        now = time.monotonic()
+        due = {
+            subscription
+            for subscription, group in self._subscriptions.items()
+            if now - self._last_metrics.get(subscription, float("-inf")) >= self._refresh_sec
+            or any(c.needs_snapshot for c in group)
+        }
+        if not (self._changed or self._resync or due):
+            await self._heartbeats()
+            return
+        heard, self._changed = self._changed, set()
         resync, self._resync = self._resync, False
         try:
-            runs, as_of = await self._read_changes(changed)
+            await self._tick_on(heard, resync, now)
         except BaseException:
-            self._changed |= changed
+            self._changed |= heard
             self._resync |= resync
+            # What each summary had yet to take in may be lost with the tick: recompute whole.
+            self._pending = dict.fromkeys(self._pending)
             raise
-        # A deleted run changes figures without a row to show: everyone is told its id (its
-        # pipeline is gone with it) and gets fresh figures.
-        deleted = sorted(changed - {run.id for run in runs})
-        everything = resync or bool(deleted)
-        now = time.monotonic()
-        if deleted and as_of is not None:
-            gone = messages.runs_deleted(deleted, as_of)
-            for group in self._subscriptions.values():
-                for client in group:
-                    if not client.needs_snapshot:
-                        self._offer(client, gone)
+        await self._heartbeats()
 
-        # The changed runs go out first (they are read already); then the figures, once per
-        # subscription. A client still waiting for its first summary gets that first.
-        plans: list[tuple[Subscription, bool]] = []
-        for subscription, group in self._subscriptions.items():
-            matched = [run for run in runs if subscription.matches(run)]
-            if matched and as_of is not None:
-                changes = messages.runs_update(matched, as_of)
-                for client in group:
-                    if not client.needs_snapshot:
-                        self._offer(client, changes)
-            stale = now - self._last_metrics.get(subscription, float("-inf")) >= self._refresh_sec
-            dirty = everything or stale or bool(matched)
-            if dirty or any(c.needs_snapshot for c in group):
-                plans.append((subscription, dirty))
+    async def _tick_on(self, heard: set[int], resync: bool, now: float) -> None:
+        """One tick over one snapshot: read the changed runs, advance the summaries, send."""
+        session = await asyncio.to_thread(self._sessions)
+        try:
+            as_of = await asyncio.to_thread(_snapshot, session)
+            # Changes heard at the barrier may be newer than the snapshot: used now and again
+            # next tick, when the snapshot surely holds them.
+            heard_all = heard.copy()
+            if await self._barrier():
+                late = self._changed.copy()
+                heard_all |= late
+            else:
+                resync = True
+            runs, changed = await asyncio.to_thread(_read_runs, session, heard_all)
+            # A deleted run changes figures without a row to show: everyone is told its id
+            # (its pipeline is gone with it) and gets figures recomputed whole. Only ids heard
+            # before the snapshot are surely committed in it.
+            deleted = sorted(heard - {run.id for run in runs})
+            everything = resync or bool(deleted)
+            for subscription in self._subscriptions:
+                pending = self._pending.get(subscription, set())
+                self._pending[subscription] = (
+                    None if everything or pending is None else pending | changed
+                )
+            if deleted:
+                gone = messages.runs_deleted(deleted, as_of)
+                for group in self._subscriptions.values():
+                    for client in group:
+                        if not client.needs_snapshot:
+                            self._offer(client, gone)
 
-        results = await asyncio.gather(
-            *(self._summary(subscription) for subscription, _ in plans), return_exceptions=True
-        )
-        for (subscription, dirty), result in zip(plans, results, strict=True):
+            # The changed runs go out first (they are read already); then the figures, once
+            # per subscription. A client still waiting for its first summary gets that first.
+            plans: list[tuple[Subscription, bool, LiveSummary, set[int] | None]] = []
+            for subscription, group in self._subscriptions.items():
+                matched = [run for run in runs if subscription.matches(run)]
+                if matched:
+                    changes = messages.runs_update(matched, as_of)
+                    for client in group:
+                        if not client.needs_snapshot:
+                            self._offer(client, changes)
+                stale = (
+                    now - self._last_metrics.get(subscription, float("-inf")) >= self._refresh_sec
+                )
+                dirty = everything or stale or bool(matched)
+                if dirty or any(c.needs_snapshot for c in group):
+                    summary = self._summaries.setdefault(
+                        subscription,
+                        LiveSummary(
+                            subscription.minutes, subscription.pipeline, subscription.branch
+                        ),
+                    )
+                    plans.append((subscription, dirty, summary, self._pending.pop(subscription)))
+                    self._pending[subscription] = set()
+
+            results = await asyncio.to_thread(_advance_all, session, plans, as_of)
+            if not any(isinstance(result, BaseException) for result in results):
+                await asyncio.to_thread(session.commit)
+        finally:
+            await asyncio.to_thread(session.close)
+
+        for (subscription, dirty, _, _), result in zip(plans, results, strict=True):
             if isinstance(result, BaseException):
-                self._resync = True  # retried next tick, for every subscription
+                # Recomputed whole next tick.
+                self._pending[subscription] = None
+                self._resync = True
                 log.warning("live summary failed (%s)", result)
                 continue
+            self.summaries_computed += 1
+            telemetry.summaries_computed.inc()
             members = list(self._subscriptions.get(subscription, ()))
-            update = messages.metrics_update(result)
+            update = messages.metrics_update_json(result.as_of, result.payload_json)
             for client in members if dirty else [c for c in members if c.needs_snapshot]:
                 client.needs_snapshot = False
                 self._offer(client, update)
             if dirty:
                 self._last_metrics[subscription] = now
             self._last_as_of = result.as_of
-        await self._heartbeats()
-
-    async def _read_changes(self, ids: set[int]) -> tuple[list[RunOut], datetime | None]:
-        if not ids:
-            return [], None
-        return await self._db(lambda s: (analytics.runs_by_id(s, ids), analytics.database_now(s)))
-
-    async def _summary(self, subscription: Subscription) -> Summary:
-        summary = await self._db(
-            lambda s: analytics.summary(
-                s,
-                minutes=subscription.minutes,
-                pipeline=subscription.pipeline,
-                branch=subscription.branch,
-            )
-        )
-        self.summaries_computed += 1
-        telemetry.summaries_computed.inc()
-        return summary
 
     async def _heartbeats(self) -> None:
         now = time.monotonic()
@@ -381,6 +483,59 @@ class LiveHub:
     def _offer(self, client: Client, message: str) -> None:
         client.offer(message)
         self.messages_offered += 1
+
+
+def _release(barriers: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for barrier in barriers:
+        if barrier.done():
+            continue
+        if error is None:
+            barrier.set_result(None)
+        else:
+            barrier.set_exception(ConnectionError(str(error)))
+
+
+def _snapshot(session: Session) -> datetime:
+    """Start the tick's repeatable-read transaction: its first statement takes the snapshot
+    every read of the tick sees, and its now() is the time they all describe."""
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    as_of = analytics.database_now(session)
+    # The tick runs the same few statements over and over (run_summary_lines and
+    # pipeline_health for some pipelines, summary_edge_pipelines): psycopg prepares each after
+    # 5 runs, and a generic plan saves planning the inlined functions every time, which was
+    # most of their cost (16 subscriptions, 20 runs/s, 10k runs: PostgreSQL's CPU per tick
+    # 110 -> 22 ms). Their plans do not hinge on the values (the window's bounds are computed
+    # inside them; the pipelines are a few probed by index), unlike a whole summary's
+    # (ingest_api/db.py). The tick ends with a commit: a rollback would make psycopg forget
+    # its prepared statements.
+    session.execute(_GENERIC_PLANS)
+    return as_of
+
+
+def _read_runs(session: Session, ids: set[int]) -> tuple[list[RunOut], set[int]]:
+    """The runs of `ids` the snapshot holds, and their pipelines' ids."""
+    runs = analytics.runs_by_id(session, ids)
+    return runs, pipeline_ids(session, {run.pipeline for run in runs})
+
+
+def _advance_all(
+    session: Session,
+    plans: list[tuple[Subscription, bool, LiveSummary, set[int] | None]],
+    as_of: datetime,
+) -> list[Figures | BaseException]:
+    try:
+        crossings = edge_crossings(
+            session, [summary for _, _, summary, pending in plans if pending is not None], as_of
+        )
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        return [exc for _ in plans]
+    results: list[Figures | BaseException] = []
+    for _, _, summary, pending in plans:
+        try:
+            results.append(summary.advance(session, pending, as_of, crossings))
+        except (SQLAlchemyError, psycopg.Error, ValueError) as exc:
+            results.append(exc)
+    return results
 
 
 def close_clients_first_on_signals(hub: LiveHub) -> None:

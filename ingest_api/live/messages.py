@@ -5,15 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
-from analytics.models import RunOut, Summary
+from analytics.models import RunOut
 
-
-class MetricsUpdate(BaseModel):
-    type: Literal["metrics_update"] = "metrics_update"
-    as_of: datetime = Field(description="The database time the summary describes.")
-    payload: Summary
+_DATETIME = TypeAdapter(datetime)
 
 
 class RunsUpdate(BaseModel):
@@ -33,8 +29,12 @@ class Heartbeat(BaseModel):
     as_of: datetime = Field(description="Nothing the client watches changed up to this time.")
 
 
-def metrics_update(summary: Summary) -> str:
-    return MetricsUpdate(as_of=summary.as_of, payload=summary).model_dump_json()
+def metrics_update_json(as_of: datetime, payload_json: str) -> str:
+    """`{"type": "metrics_update", "as_of": ..., "payload": <summary>}` around a summary
+    serialized already (analytics.incremental.Figures: a tick serializes only the pipelines it
+    recomputed)."""
+    as_of_json = _DATETIME.dump_json(as_of).decode()
+    return f'{{"type":"metrics_update","as_of":{as_of_json},"payload":{payload_json}}}'
 
 
 def runs_update(runs: list[RunOut], as_of: datetime) -> str:

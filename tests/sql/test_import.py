@@ -292,6 +292,13 @@ class TestImport:
         assert [tuple(a) for a in alerts] == [("failing", "skipped")]
         assert [tuple(s) for s in states] == [("main", "failing", 2)]
 
+    def test_one_notification_has_every_live_subscription_recompute(self, db_url: str) -> None:
+        with psycopg.connect(db_url, autocommit=True) as listener:
+            listener.execute("listen pulse_runs")
+            _load(db_url, _jsonl(_history(random.Random(4), 30)))
+            payloads = [note.payload for note in listener.notifies(timeout=2, stop_after=2)]
+        assert payloads == ["*"]  # the hub's RESYNC_PAYLOAD, not one per run
+
     def test_other_pipelines_ingest_while_an_import_holds_its_own(
         self, db_url: str, engine: Engine
     ) -> None:
