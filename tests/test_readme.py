@@ -15,6 +15,7 @@ from ingest_api.middleware import (
     MAX_JSON_DEPTH,
     MAX_URL_BYTES,
 )
+from ingest_api.runs.bulk import MAX_LISTED
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -32,6 +33,7 @@ def test_numbers_match_their_constants() -> None:
         f"`PULSE_LIVE_QUEUE` = {defaults.live_queue} messages",
         f"| `PULSE_LIVE_TICK_MS` | `{defaults.live_tick_ms}` |",
         f"| `PULSE_HISTORY_REFRESH_SEC` | `{defaults.history_refresh_sec:g}` |",
+        f"the first {MAX_LISTED} of them",
     ]
     missing = [text for text in stated if text not in " ".join(README.split())]
     assert missing == []
