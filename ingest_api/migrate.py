@@ -23,6 +23,18 @@ class PreBaselineDatabase(RuntimeError):
         self.revision = revision
 
 
+class NewerDatabase(RuntimeError):
+    """The database was migrated by a later version than this one."""
+
+    def __init__(self, revision: str, head: str) -> None:
+        super().__init__(
+            f"this database was migrated by a newer version of Pipeline Pulse (migration "
+            f"{revision}; this version knows migrations up to {head}). Run that version or a "
+            "later one against it, or point this one at another database."
+        )
+        self.revision = revision
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

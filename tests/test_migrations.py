@@ -176,6 +176,12 @@ class TestMigrationsWithData:
         with pytest.raises(migrate.PreBaselineDatabase, match="Start afresh"):
             migrate.upgrade(db_url)
 
+    def test_a_database_from_a_newer_version_is_refused_saying_so(self, db_url: str) -> None:
+        with psycopg.connect(db_url) as conn:
+            conn.execute("update alembic_version set version_num = '9999'")
+        with pytest.raises(migrate.NewerDatabase, match="migration 9999; this version knows"):
+            migrate.upgrade(db_url)
+
     def test_a_reader_still_reads_a_view_a_migration_replaced(self, db_url: str) -> None:
         name = f"reader_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(db_url, autocommit=True) as conn:

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, create_engine, pool, text
 
 from ingest_api.config import get_settings
 from ingest_api.db import sqlalchemy_url
-from ingest_api.migrate import PreBaselineDatabase
+from ingest_api.migrate import NewerDatabase, PreBaselineDatabase
 from ingest_api.models import Base
 
 config = context.config
@@ -27,14 +27,18 @@ MIGRATION_LOCK = 7_461_001
 
 
 def _refuse_unknown_revisions(connection: Connection) -> None:
-    """A database at a revision we no longer have was made by a development version from
-    before the baseline (0001-0006): say how to start afresh rather than fail obscurely."""
+    """A database at a revision we do not have was made by a development version from before
+    the baseline (0001-0006), or migrated by a newer version (revisions are numbered in order):
+    say which and what to do rather than fail obscurely."""
     if connection.execute(text("select to_regclass('alembic_version')")).scalar() is None:
         return
     stored = connection.execute(text("select version_num from alembic_version")).scalars().all()
     known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
     unknown = sorted(set(stored) - known)
     if unknown:
+        head = max(known)
+        if unknown[-1] > head:
+            raise NewerDatabase(unknown[-1], head)
         raise PreBaselineDatabase(unknown[0])
 
 
