@@ -130,6 +130,58 @@ _RECOVERIES_IN_SCOPE = """
     and (cardinality(cast(:branches as text[])) = 0 or recoveries.branch = any(:branches))
 """
 
+# p50/p95 per (line, period) from `period_bins` (line, period, bin, runs): the merged duration
+# histograms (sql/functions/duration_bin_v01.sql), interpolated as percentile_cont does.
+_PERCENTILES_OF_BINS = """
+-- percentile_cont's 0-based ranks: between floor(pos) and ceil(pos), pos = p * (n - 1).
+targets as (
+    select
+        line,
+        period,
+        0.5 * (sum(runs) - 1) as p50_pos,
+        0.95 * (sum(runs) - 1) as p95_pos
+    from period_bins
+    group by line, period
+),
+
+-- The bin holding rank r is the first whose running count exceeds r.
+picked as (
+    select
+        cumulative.line,
+        cumulative.period,
+        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p50_pos)) as p50_lo,
+        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p50_pos)) as p50_hi,
+        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p95_pos)) as p95_lo,
+        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p95_pos)) as p95_hi
+    from (
+        select
+            line,
+            period,
+            bin,
+            sum(runs) over (partition by line, period order by bin) as rank_to
+        from period_bins
+    ) as cumulative
+    join targets on targets.line = cumulative.line and targets.period = cumulative.period
+    group by cumulative.line, cumulative.period
+),
+
+durations as (
+    select
+        picked.line,
+        picked.period,
+        round(((duration_bin_value_ms(picked.p50_lo)
+            + (targets.p50_pos - floor(targets.p50_pos))
+            * (duration_bin_value_ms(picked.p50_hi) - duration_bin_value_ms(picked.p50_lo)))
+            / 1000)::numeric, 3)::float8 as p50_duration_sec,
+        round(((duration_bin_value_ms(picked.p95_lo)
+            + (targets.p95_pos - floor(targets.p95_pos))
+            * (duration_bin_value_ms(picked.p95_hi) - duration_bin_value_ms(picked.p95_lo)))
+            / 1000)::numeric, 3)::float8 as p95_duration_sec
+    from picked
+    join targets on targets.line = picked.line and targets.period = picked.period
+)
+"""
+
 # A failure count per key, most first (failures_by).
 _FAILURES_RANKED = """
 final as (
@@ -176,6 +228,7 @@ def _query(template: str) -> TextClause:
             jobs_in_scope=_JOBS_IN_SCOPE,
             recoveries_in_scope=_RECOVERIES_IN_SCOPE,
             failures_ranked=_FAILURES_RANKED,
+            percentiles_of_bins=_PERCENTILES_OF_BINS.strip(),
             runs_match=_RUNS_MATCH,
         )
     )
@@ -337,7 +390,11 @@ edge_bins as (
 
 -- An edge's bins count + for the period it closes and - for the one it opens.
 period_bins as (
-    select edge_bins.line, signed.period_n, edge_bins.bin, sum(signed.sign * edge_bins.runs) as runs
+    select
+        edge_bins.line,
+        signed.period_n as period,
+        edge_bins.bin,
+        sum(signed.sign * edge_bins.runs) as runs
     from edge_bins
     cross join lateral (values (edge_bins.n - 1, 1), (edge_bins.n, -1)) as signed (period_n, sign)
     where signed.period_n between 1 and cardinality(cast(:edges as timestamptz[])) - 1
@@ -345,53 +402,16 @@ period_bins as (
     having sum(signed.sign * edge_bins.runs) <> 0
 ),
 
--- percentile_cont's 0-based ranks: between floor(pos) and ceil(pos), pos = p * (n - 1).
-targets as (
-    select
-        line,
-        period_n,
-        0.5 * (sum(runs) - 1) as p50_pos,
-        0.95 * (sum(runs) - 1) as p95_pos
-    from period_bins
-    group by line, period_n
-),
-
--- The bin holding rank r is the first whose running count exceeds r.
-picked as (
-    select
-        cumulative.line,
-        cumulative.period_n,
-        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p50_pos)) as p50_lo,
-        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p50_pos)) as p50_hi,
-        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p95_pos)) as p95_lo,
-        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p95_pos)) as p95_hi
-    from (
-        select
-            line,
-            period_n,
-            bin,
-            sum(runs) over (partition by line, period_n order by bin) as rank_to
-        from period_bins
-    ) as cumulative
-    join targets on targets.line = cumulative.line and targets.period_n = cumulative.period_n
-    group by cumulative.line, cumulative.period_n
-),
+{percentiles_of_bins},
 
 final as (
     select
         coalesce(lines.pipeline, '') as pipeline,
-        picked.period_n,
-        round(((duration_bin_value_ms(picked.p50_lo)
-            + (targets.p50_pos - floor(targets.p50_pos))
-            * (duration_bin_value_ms(picked.p50_hi) - duration_bin_value_ms(picked.p50_lo)))
-            / 1000)::numeric, 3)::float8 as p50_duration_sec,
-        round(((duration_bin_value_ms(picked.p95_lo)
-            + (targets.p95_pos - floor(targets.p95_pos))
-            * (duration_bin_value_ms(picked.p95_hi) - duration_bin_value_ms(picked.p95_lo)))
-            / 1000)::numeric, 3)::float8 as p95_duration_sec
-    from picked
-    join targets on targets.line = picked.line and targets.period_n = picked.period_n
-    left join lines on lines.pipeline_id = picked.line
+        durations.period as period_n,
+        durations.p50_duration_sec,
+        durations.p95_duration_sec
+    from durations
+    left join lines on lines.pipeline_id = durations.line
 )
 
 select * from final
@@ -440,53 +460,7 @@ period_bins as (
     group by 1, 2, 3
 ),
 
--- percentile_cont's 0-based ranks: between floor(pos) and ceil(pos), pos = p * (n - 1).
-targets as (
-    select
-        line,
-        period,
-        0.5 * (sum(runs) - 1) as p50_pos,
-        0.95 * (sum(runs) - 1) as p95_pos
-    from period_bins
-    group by line, period
-),
-
--- The bin holding rank r is the first whose running count exceeds r.
-picked as (
-    select
-        cumulative.line,
-        cumulative.period,
-        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p50_pos)) as p50_lo,
-        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p50_pos)) as p50_hi,
-        min(cumulative.bin) filter (where cumulative.rank_to > floor(targets.p95_pos)) as p95_lo,
-        min(cumulative.bin) filter (where cumulative.rank_to > ceil(targets.p95_pos)) as p95_hi
-    from (
-        select
-            line,
-            period,
-            bin,
-            sum(runs) over (partition by line, period order by bin) as rank_to
-        from period_bins
-    ) as cumulative
-    join targets on targets.line = cumulative.line and targets.period = cumulative.period
-    group by cumulative.line, cumulative.period
-),
-
-durations as (
-    select
-        picked.line,
-        picked.period,
-        round(((duration_bin_value_ms(picked.p50_lo)
-            + (targets.p50_pos - floor(targets.p50_pos))
-            * (duration_bin_value_ms(picked.p50_hi) - duration_bin_value_ms(picked.p50_lo)))
-            / 1000)::numeric, 3)::float8 as p50_duration_sec,
-        round(((duration_bin_value_ms(picked.p95_lo)
-            + (targets.p95_pos - floor(targets.p95_pos))
-            * (duration_bin_value_ms(picked.p95_hi) - duration_bin_value_ms(picked.p95_lo)))
-            / 1000)::numeric, 3)::float8 as p95_duration_sec
-    from picked
-    join targets on targets.line = picked.line and targets.period = picked.period
-),
+{percentiles_of_bins},
 
 final as (
     select
