@@ -100,7 +100,7 @@ test-pg15: install
 		echo "PostgreSQL 15 binaries not found at $(PG15_BIN): skipping the PG 15 pass"; \
 	fi
 
-# BENCH_SIZE=10m for the ten-million-run history (about half an hour on 2 cores).
+# BENCH_SIZE=10m for the ten-million-run history (loading it takes about an hour on 2 cores).
 BENCH_SIZE ?= 1m
 
 bench: install
@@ -111,6 +111,8 @@ bench: install
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.streamlit --size $(BENCH_SIZE)
 	$(BIN)/python -m bench.faults
+	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.bulk
 
 fmt: install
 	$(BIN)/ruff format .
