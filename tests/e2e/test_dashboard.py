@@ -375,7 +375,13 @@ class TestDashboard:
         expect(page.locator("table.runs tbody tr").first).to_contain_text("failure")
         expect(page.locator("table.runs tbody tr")).to_have_count(2)
         states = page.evaluate("window.__pulse.states")
-        assert states[-3:] == ["Live", "Reconnecting", "Live"], states
+        # One outage, no flapping: Offline too when it outlasted four attempts (the API's restart
+        # takes seconds, longer on a busy machine).
+        outage = states[states.index("Reconnecting") - 1 :]
+        assert outage in (
+            ["Live", "Reconnecting", "Live"],
+            ["Live", "Reconnecting", "Offline", "Live"],
+        ), states
         assert_cards_match_api(page, up)
 
     def test_empty_database_and_simulate(
