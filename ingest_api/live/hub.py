@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from sqlalchemy import text
@@ -56,8 +56,6 @@ GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
 # How long a closing client gets to take its close frame before the connection is dropped.
 CLOSE_TIMEOUT_SEC = 10.0
-# Database work of the hub's own at once: a tick and a heartbeat's clock reading.
-CONCURRENT_READS = 2
 LISTEN_LIVENESS_SEC = 5.0
 # How long a tick waits for the listener's barrier before it treats what it heard as unknown.
 BARRIER_TIMEOUT_SEC = 5.0
@@ -65,8 +63,6 @@ BARRIER_TIMEOUT_SEC = 5.0
 # 5 s after the database did (bench/faults.py).
 RECONNECT_BACKOFF_SEC = (0.2, 1.0)
 _GENERIC_PLANS = text("set local plan_cache_mode = force_generic_plan")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -181,7 +177,6 @@ class LiveHub:
         self.stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
-        self._limit = asyncio.Semaphore(CONCURRENT_READS)
         # Counters for the benchmark (bench/live.py) and the tests.
         self.summaries_computed = 0
         self.messages_offered = 0
@@ -348,13 +343,13 @@ class LiveHub:
             except (SQLAlchemyError, psycopg.Error) as exc:
                 log.warning("live update postponed: the database is unavailable (%s)", exc)
 
-    async def _db(self, work: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with self._sessions() as session:
-                return work(session)
-
-        async with self._limit:
-            return await asyncio.to_thread(run)
+    def _database_now(self) -> datetime:
+        """The database's clock, read in a transaction that commits: a rollback would make
+        psycopg forget the tick's prepared statements on that pooled connection."""
+        with self._sessions() as session:
+            now = analytics.database_now(session)
+            session.commit()
+            return now
 
     async def _tick(self) -> None:
         if not self._subscriptions:
@@ -473,7 +468,7 @@ class LiveHub:
             return
         # While we listen, nothing has changed up to the database's "now"; otherwise we only
         # know the time of the last figures we sent.
-        as_of = await self._db(analytics.database_now) if self._listening else self._last_as_of
+        as_of = await asyncio.to_thread(self._database_now) if self._listening else self._last_as_of
         if as_of is None:
             return
         beat = messages.heartbeat(as_of)

@@ -532,30 +532,45 @@ def generate_history(
 DayFigures = tuple[dict[int, int], list[int]]
 
 
-def histograms(
-    session: Session,
-) -> dict[tuple[str, str, date], tuple[dict[int, int], tuple[int, int]]]:
+Day = tuple[str, str, date]
+
+
+def _day_rows(session: Session, columns: str) -> list[tuple[Any, ...]]:
+    """(pipeline, branch, day, *columns) of every history day: per branch, per pipeline
+    (branch "*") and across pipelines ("*", "*")."""
+    return list(
+        session.execute(
+            text(
+                f"select pipelines.name, days.branch, days.day, {columns}"
+                " from history_branch_days as days"
+                " join pipelines on pipelines.id = days.pipeline_id"
+                " union all"
+                f" select pipelines.name, '*', days.day, {columns}"
+                " from history_pipeline_days as days"
+                " join pipelines on pipelines.id = days.pipeline_id"
+                " union all"
+                f" select '*', '*', days.day, {columns} from history_days as days"
+            )
+        ).all()
+    )
+
+
+def _bins(hist_column: str) -> str:
+    return f"array_lower(days.{hist_column}, 1), days.{hist_column}"
+
+
+def _as_dict(lower: int | None, hist: list[int] | None) -> dict[int, int]:
+    return {lower + i: n for i, n in enumerate(hist) if n} if hist and lower is not None else {}
+
+
+def histograms(session: Session) -> dict[Day, tuple[dict[int, int], tuple[int, int]]]:
     """Each day's duration histogram as {bin: decided runs} and its first-try (decided,
-    success) counts: per branch, per pipeline (branch "*") and across pipelines ("*", "*")."""
-    rows = session.execute(
-        text(
-            "select pipelines.name, days.branch, days.day, array_lower(days.duration_hist, 1),"
-            " days.duration_hist, days.first_try_decided, days.first_try_success"
-            " from history_branch_days as days join pipelines on pipelines.id = days.pipeline_id"
-            " union all"
-            " select pipelines.name, '*', days.day, array_lower(days.duration_hist, 1),"
-            " days.duration_hist, days.first_try_decided, days.first_try_success"
-            " from history_pipeline_days as days join pipelines on pipelines.id = days.pipeline_id"
-            " union all"
-            " select '*', '*', day, array_lower(duration_hist, 1), duration_hist,"
-            " first_try_decided, first_try_success from history_days"
-        )
-    ).all()
+    success) counts."""
+    rows = _day_rows(
+        session, f"{_bins('duration_hist')}, days.first_try_decided, days.first_try_success"
+    )
     return {
-        (pipeline, branch, day): (
-            {lower + i: n for i, n in enumerate(hist or []) if n},
-            (int(decided), int(success)),
-        )
+        (pipeline, branch, day): (_as_dict(lower, hist), (int(decided), int(success)))
         for pipeline, branch, day, lower, hist, decided, success in rows
     }
 
@@ -588,53 +603,21 @@ def duration_bin(ms: int) -> int:
     return 0 if ms <= 0 else 1 + math.ceil(math.log(ms) / math.log(1.04) - 1e-9)
 
 
-def failure_counts(
-    session: Session,
-) -> dict[tuple[str, str, date], tuple[dict[int, int], dict[str, list[int]]]]:
+def failure_counts(session: Session) -> dict[Day, tuple[dict[int, int], dict[str, list[int]]]]:
     """Each day's failures as {UTC quarter-hour 1-96: failures}, and {person: [failures,
-    decided]}, keyed as histograms."""
-    rows = session.execute(
-        text(
-            "select pipelines.name, days.branch, days.day,"
-            " array_lower(days.failures_by_quarter, 1), days.failures_by_quarter,"
-            " days.decided_by_trigger"
-            " from history_branch_days as days join pipelines on pipelines.id = days.pipeline_id"
-            " union all"
-            " select pipelines.name, '*', days.day, array_lower(days.failures_by_quarter, 1),"
-            " days.failures_by_quarter, days.decided_by_trigger"
-            " from history_pipeline_days as days join pipelines on pipelines.id = days.pipeline_id"
-            " union all"
-            " select '*', '*', day, array_lower(failures_by_quarter, 1), failures_by_quarter,"
-            " decided_by_trigger from history_days"
-        )
-    ).all()
+    decided]}."""
+    rows = _day_rows(session, f"{_bins('failures_by_quarter')}, days.decided_by_trigger")
     return {
-        (pipeline, branch, day): (
-            {lower + i: n for i, n in enumerate(hist or []) if n},
-            people or {},
-        )
+        (pipeline, branch, day): (_as_dict(lower, hist), people or {})
         for pipeline, branch, day, lower, hist, people in rows
     }
 
 
-def time_to_green_histograms(session: Session) -> dict[tuple[str, str, date], dict[int, int]]:
-    """Each day's recoveries as {bin of time to green in ms: recoveries}, keyed as histograms."""
-    rows = session.execute(
-        text(
-            "select pipelines.name, days.branch, days.day, array_lower(days.time_to_green_hist, 1),"
-            " days.time_to_green_hist"
-            " from history_branch_days as days join pipelines on pipelines.id = days.pipeline_id"
-            " union all"
-            " select pipelines.name, '*', days.day, array_lower(days.time_to_green_hist, 1),"
-            " days.time_to_green_hist"
-            " from history_pipeline_days as days join pipelines on pipelines.id = days.pipeline_id"
-            " union all"
-            " select '*', '*', day, array_lower(time_to_green_hist, 1), time_to_green_hist"
-            " from history_days"
-        )
-    ).all()
+def time_to_green_histograms(session: Session) -> dict[Day, dict[int, int]]:
+    """Each day's recoveries as {bin of time to green in ms: recoveries}, days with some."""
+    rows = _day_rows(session, _bins("time_to_green_hist"))
     return {
-        (pipeline, branch, day): {lower + i: n for i, n in enumerate(hist) if n}
+        (pipeline, branch, day): _as_dict(lower, hist)
         for pipeline, branch, day, lower, hist in rows
         if hist
     }
