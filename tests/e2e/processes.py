@@ -151,7 +151,7 @@ def pulse_up(
         argv = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *argv]
     with serving(
         argv,
-        ready=lambda: "Pipeline Pulse is up" in log_path.read_text(),
+        ready=lambda: "Press Ctrl-C to stop." in log_path.read_text(),  # the whole banner
         timeout=180,
         log=log_path,
         stop_timeout=60,
