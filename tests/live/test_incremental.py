@@ -25,9 +25,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import analytics
-from analytics.incremental import LiveSummary, _percentile_cont, edge_crossings, pipeline_ids
+from analytics.incremental import (
+    Figures,
+    LiveSummary,
+    _percentile_cont,
+    edge_crossings,
+    pipeline_ids,
+)
 from analytics.models import Summary
 from ingest_api.db import libpq_url, make_engine
+from ingest_api.live.hub import Subscription, _advance_all, _Plan
 from tests.api.support import TOKEN
 from tests.factories import ingest
 from tests.live.support import ApiProcessFactory, open_socket, receive
@@ -190,6 +197,37 @@ class TestLiveSummary:
         assert served(figures.payload_json) == fresh(session, (60, None, None), base, 2000)
         # Nothing changed and no edge passed anything: nothing is recomputed.
         assert live.advance(session, set(), base + timedelta(seconds=1)).recomputed == 0
+
+    def test_an_audit_mends_a_change_the_hub_missed(
+        self, session: Session, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The hub's periodic whole recomputation: a change it was never told of (here, a
+        run stored behind its back) is in the figures it sends, and the miss is logged."""
+        base = db_now(session)
+        ingest(session, pipeline="web", status="success", started_at=base, duration_sec=5)
+        subscription = Subscription(60, None, None)
+        live = LiveSummary(60, None, None)
+        live.advance(session, set(), base)
+        ingest(session, pipeline="api", status="failure", started_at=base, duration_sec=2)
+
+        untold = _Plan(subscription, True, live, set(), audit=False)
+        (figures,) = _advance_all(session, [untold], base)
+        assert isinstance(figures, Figures)
+        assert json.loads(figures.payload_json)["total"] == 1
+        assert not caplog.records
+
+        audited = _Plan(subscription, True, live, set(), audit=True)
+        (figures,) = _advance_all(session, [audited], base)
+        assert isinstance(figures, Figures)
+        assert served(figures.payload_json) == fresh(session, (60, None, None), base, 2000)
+        assert json.loads(figures.payload_json)["total"] == 2
+        (record,) = caplog.records
+        assert record.levelname == "WARNING"
+        assert "differed from a whole recomputation" in record.getMessage()
+        # Once mended, an audit finds nothing to say.
+        caplog.clear()
+        _advance_all(session, [audited], base)
+        assert not caplog.records
 
 
 @pytest.mark.e2e
