@@ -18,7 +18,7 @@ from ingest_api import docs, errors, logs, telemetry
 from ingest_api.alerts.routes import router as alerts_router
 from ingest_api.auth import TokenSource
 from ingest_api.config import Settings, get_settings
-from ingest_api.db import make_engine, make_write_pool
+from ingest_api.db import make_engine, make_live_engine, make_write_pool
 from ingest_api.github.routes import router as github_router
 from ingest_api.live.hub import LiveHub, close_clients_first_on_signals
 from ingest_api.live.routes import router as live_router
@@ -106,9 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.write_pool = make_write_pool(settings.database_url)
         # Not waiting: the API starts (and /health says 503) while the database is down.
         await app.state.write_pool.open(wait=False)
+        live_engine = make_live_engine(settings.database_url)
         app.state.live = LiveHub(
             database_url=settings.database_url,
-            sessions=app.state.sessionmaker,
+            sessions=sessionmaker(live_engine, expire_on_commit=False),
             # After a database restart, drop the write pool's dead connections at once rather
             # than answering one 503 per stale connection.
             on_reconnect=app.state.write_pool.check,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sampler.cancel()
             await app.state.live.stop()
             await app.state.write_pool.close()
+            live_engine.dispose()
             engine.dispose()
 
     app = FastAPI(

@@ -1,22 +1,27 @@
 """The live hub of one API process: LISTEN, coalesce, compute what changed, fan out.
 
-The database announces every committed change of a run on `pulse_runs`
-(sql/triggers/runs_notify_v02.sql). Each process LISTENs on one dedicated connection, so it
-hears ingests taken by any process, and gathers the run ids it hears. Once per tick, for each
-distinct subscription (window + filters) that has clients, it brings that subscription's
-summary up to the tick's time and hands the same serialized message to every client of it:
-database work grows with subscriptions and changes, never with viewers. Each client has a
-bounded queue drained by its own sender task, so a slow client only ever delays itself; when
-its queue overflows it is closed with 1013.
+The database announces every committed change of a run on `pulse_runs` with the run's id and
+its pipeline's (sql/triggers/runs_notify_v03.sql). Each process LISTENs on one dedicated
+connection, so it hears ingests taken by any process, and gathers what it hears. Once per
+tick, for each distinct subscription (window + filters) that has clients, it brings that
+subscription's summary up to the tick's time and hands the same serialized message to every
+client of it: database work grows with subscriptions and changes, never with viewers. Each
+client has a bounded queue drained by its own sender task, so a slow client only ever delays
+itself; when its queue overflows it is closed with 1013.
 
 A subscription's summary is kept between ticks (analytics.incremental.LiveSummary): a tick
-recomputes only the pipelines whose runs it heard of and those a window edge passed, so its
-cost follows the changes, not the history or the number of pipelines. Every figure it sends
-is exact as of the `as_of` it carries. A tick reads one repeatable-read snapshot whose now()
-is that `as_of`; after taking it, a round trip on the listening connection (the barrier)
-collects every notification of a change committed before it, since the server sends a
-listener's pending notifications before it answers. Ids heard at the barrier may belong to
-changes the snapshot does not hold yet, so they are processed again the next tick.
+recomputes only the pipelines it heard of and those a window edge passed, so its cost follows
+the changes, not the history or the number of pipelines. Every figure it sends is exact as of
+the `as_of` it carries. A tick reads one repeatable-read snapshot whose now() is that `as_of`;
+after taking it, a round trip on the listening connection (the barrier) collects every
+notification of a change committed before it, since the server sends a listener's pending
+notifications before it answers. Changes heard at the barrier may be newer than the snapshot,
+so they are processed again the next tick.
+
+GET /api/metrics/summary is served the same way (summary_now): the subscription's summary,
+kept for KEEP_SEC after the last ask whether or not a client watches it, advanced over a
+snapshot of its own past a barrier of its own, so an answer holds every write acknowledged
+before the request.
 """
 
 from __future__ import annotations
@@ -34,13 +39,16 @@ from types import FrameType
 from typing import Any
 
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import analytics
-from analytics.incremental import Figures, LiveSummary, edge_crossings, pipeline_ids
+from analytics.incremental import (
+    Figures,
+    LiveSummary,
+    edge_crossings,
+)
 from analytics.models import RunOut
 from ingest_api import telemetry
 from ingest_api.db import libpq_url
@@ -59,13 +67,14 @@ CLOSE_TIMEOUT_SEC = 10.0
 LISTEN_LIVENESS_SEC = 5.0
 # How long a tick waits for the listener's barrier before it treats what it heard as unknown.
 BARRIER_TIMEOUT_SEC = 5.0
+# How long a summary asked for through GET /api/metrics/summary is kept after the last ask.
+KEEP_SEC = 300.0
 # How often a subscription's figures are also recomputed whole and compared (_Plan.audit). At
 # 16 subscriptions and 1M runs that costs about 0.01 core.
 FULL_RECOMPUTE_SEC = 60.0
 # Capped low: a refused connect costs nothing, and with 5 s the live figures came back up to
 # 5 s after the database did (bench/faults.py).
 RECONNECT_BACKOFF_SEC = (0.2, 1.0)
-_GENERIC_PLANS = text("set local plan_cache_mode = force_generic_plan")
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,8 @@ class LiveHub:
         self._heartbeat_sec = heartbeat_sec
         self._refresh_sec = refresh_sec
         self._subscriptions: dict[Subscription, set[Client]] = {}
-        self._changed: set[int] = set()
+        # What was heard and no tick has taken in yet: run id -> its pipeline's id.
+        self._changed: dict[int, int] = {}
         self._resync = False
         self._listening = False
         self._last_metrics: dict[Subscription, float] = {}
@@ -175,6 +185,13 @@ class LiveHub:
         # unknown, recompute every pipeline).
         self._pending: dict[Subscription, set[int] | None] = {}
         self._last_full: dict[Subscription, float] = {}
+        # Subscriptions asked for through GET /api/metrics/summary: when last asked. Their
+        # summaries are kept (and their pending changes gathered) for KEEP_SEC after that,
+        # watched over a WebSocket or not.
+        self._asked: dict[Subscription, float] = {}
+        # A tick and a GET's advance never interleave: both read and reset what was heard and
+        # the summaries' pending changes, and a summary is advanced by one thread at a time.
+        self._lock = asyncio.Lock()
         self._barrier_wanted = asyncio.Event()
         self._barriers: list[asyncio.Future[None]] = []
         self._last_as_of: datetime | None = None
@@ -239,10 +256,14 @@ class LiveHub:
                 if not group:
                     del self._subscriptions[subscription]
                     self._last_metrics.pop(subscription, None)
-                    self._summaries.pop(subscription, None)
-                    self._pending.pop(subscription, None)
-                    self._last_full.pop(subscription, None)
+                    if subscription not in self._asked:
+                        self._forget(subscription)
             client.done.set()
+
+    def _forget(self, subscription: Subscription) -> None:
+        self._summaries.pop(subscription, None)
+        self._pending.pop(subscription, None)
+        self._last_full.pop(subscription, None)
 
     # -- listening ----------------------------------------------------------------------------
 
@@ -250,8 +271,12 @@ class LiveHub:
         if note.payload == RESYNC_PAYLOAD:
             self._resync = True
             return
-        with contextlib.suppress(ValueError):
-            self._changed.add(int(note.payload))
+        run, _, pipeline = note.payload.partition(":")
+        try:
+            self._changed[int(run)] = int(pipeline)
+        except ValueError:
+            # Not what runs_notify v03 sends: what changed is unknown.
+            self._resync = True
 
     async def _listen(self) -> None:
         backoff = RECONNECT_BACKOFF_SEC[0]
@@ -344,7 +369,8 @@ class LiveHub:
                 with (
                     telemetry.live_ticks.time() if self._subscriptions else contextlib.nullcontext()
                 ):
-                    await self._tick()
+                    async with self._lock:
+                        await self._tick()
             except (SQLAlchemyError, psycopg.Error) as exc:
                 log.warning("live update postponed: the database is unavailable (%s)", exc)
             except Exception:
@@ -361,10 +387,15 @@ class LiveHub:
             return now
 
     async def _tick(self) -> None:
-        if not self._subscriptions:
+        now = time.monotonic()
+        for subscription, asked in list(self._asked.items()):
+            if now - asked >= KEEP_SEC:
+                del self._asked[subscription]
+                if subscription not in self._subscriptions:
+                    self._forget(subscription)
+        if not (self._subscriptions or self._asked):
             self._changed.clear()
             return
-        now = time.monotonic()
         due = {
             subscription
             for subscription, group in self._subscriptions.items()
@@ -374,19 +405,19 @@ class LiveHub:
         if not (self._changed or self._resync or due):
             await self._heartbeats()
             return
-        heard, self._changed = self._changed, set()
+        heard, self._changed = self._changed, {}
         resync, self._resync = self._resync, False
         try:
             await self._tick_on(heard, resync, now)
         except BaseException:
-            self._changed |= heard
+            self._changed = heard | self._changed
             self._resync |= resync
             # What each summary had yet to take in may be lost with the tick: recompute whole.
             self._pending = dict.fromkeys(self._pending)
             raise
         await self._heartbeats()
 
-    async def _tick_on(self, heard: set[int], resync: bool, now: float) -> None:
+    async def _tick_on(self, heard: dict[int, int], resync: bool, now: float) -> None:
         """One tick over one snapshot: read the changed runs, advance the summaries, send."""
         session = await asyncio.to_thread(self._sessions)
         try:
@@ -395,17 +426,17 @@ class LiveHub:
             # next tick, when the snapshot surely holds them.
             heard_all = heard.copy()
             if await self._barrier():
-                late = self._changed.copy()
-                heard_all |= late
+                heard_all |= self._changed
             else:
                 resync = True
-            runs, changed = await asyncio.to_thread(_read_runs, session, heard_all)
-            # A deleted run changes figures without a row to show: everyone is told its id
-            # (its pipeline is gone with it) and gets figures recomputed whole. Only ids heard
+            runs = await asyncio.to_thread(analytics.runs_by_id, session, heard_all.keys())
+            # Recomputing a pipeline is right whether or not the snapshot holds its change.
+            changed = set(heard_all.values())
+            # A deleted run has no row to show: clients are told its id. Only ids heard
             # before the snapshot are surely committed in it.
-            deleted = sorted(heard - {run.id for run in runs})
-            everything = resync or bool(deleted)
-            for subscription in self._subscriptions:
+            deleted = sorted(heard.keys() - {run.id for run in runs})
+            everything = resync
+            for subscription in self._subscriptions.keys() | self._asked.keys():
                 pending = self._pending.get(subscription, set())
                 self._pending[subscription] = (
                     None if everything or pending is None else pending | changed
@@ -471,6 +502,45 @@ class LiveHub:
                 self._last_metrics[subscription] = now
             self._last_as_of = result.as_of
 
+    async def summary_now(self, subscription: Subscription) -> Figures | None:
+        """The figures of `subscription` as of now, for GET /api/metrics/summary: its kept
+        summary (made on the first ask) advanced over one snapshot, as a tick does, by the
+        changes heard and the edges passed since. Everything committed before the call is in
+        them (the barrier). None when the hub cannot vouch for what it heard (not listening):
+        the caller computes afresh."""
+        if not self._listening:
+            return None
+        async with self._lock:
+            self._asked[subscription] = time.monotonic()
+            summary = self._summaries.setdefault(
+                subscription,
+                LiveSummary(subscription.minutes, subscription.pipeline, subscription.branch),
+            )
+            # Until this advance succeeds, what the summary has yet to take in is unknown.
+            pending, self._pending[subscription] = self._pending.get(subscription, set()), None
+            try:
+                session, as_of = await asyncio.to_thread(_open_snapshot, self._sessions)
+            except (SQLAlchemyError, psycopg.Error):
+                return None
+            if not await self._barrier():
+                await asyncio.to_thread(session.close)
+                return None
+            # Heard and not yet taken in by a tick (which takes them in again: harmless); a
+            # resync not yet taken in (a bulk import, a lost listener) means everything.
+            if pending is not None and not self._resync:
+                pending = pending | set(self._changed.values())
+            else:
+                pending = None
+            try:
+                figures = await asyncio.to_thread(
+                    _advance_and_close, session, summary, pending, as_of
+                )
+            except (SQLAlchemyError, psycopg.Error, ValueError):
+                # Recomputed whole next time; this answer is computed afresh.
+                return None
+            self._pending[subscription] = set()
+            return figures
+
     async def _heartbeats(self) -> None:
         now = time.monotonic()
         quiet = [
@@ -506,26 +576,30 @@ def _release(barriers: list[asyncio.Future[None]], error: BaseException | None) 
 
 
 def _snapshot(session: Session) -> datetime:
-    """Start the tick's repeatable-read transaction: its first statement takes the snapshot
-    every read of the tick sees, and its now() is the time they all describe."""
-    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    as_of = analytics.database_now(session)
-    # The tick runs the same few statements over and over (run_summary_lines and
-    # pipeline_health for some pipelines, summary_edge_pipelines): psycopg prepares each after
-    # 5 runs, and a generic plan saves planning the inlined functions every time, which was
-    # most of their cost (16 subscriptions, 20 runs/s, 10k runs: PostgreSQL's CPU per tick
-    # 110 -> 22 ms). Their plans do not hinge on the values (the window's bounds are computed
-    # inside them; the pipelines are a few probed by index), unlike a whole summary's
-    # (ingest_api/db.py). The tick ends with a commit: a rollback would make psycopg forget
-    # its prepared statements.
-    session.execute(_GENERIC_PLANS)
-    return as_of
+    """Start a tick's repeatable-read transaction (make_live_engine): its first statement takes
+    the snapshot every read of the tick sees, and its now() is the time they all describe. A
+    tick ends with a commit: a rollback would make psycopg forget its prepared statements."""
+    return analytics.database_now(session)
 
 
-def _read_runs(session: Session, ids: set[int]) -> tuple[list[RunOut], set[int]]:
-    """The runs of `ids` the snapshot holds, and their pipelines' ids."""
-    runs = analytics.runs_by_id(session, ids)
-    return runs, pipeline_ids(session, {run.pipeline for run in runs})
+def _open_snapshot(sessions: sessionmaker[Session]) -> tuple[Session, datetime]:
+    session = sessions()
+    try:
+        return session, _snapshot(session)
+    except BaseException:
+        session.close()
+        raise
+
+
+def _advance_and_close(
+    session: Session, summary: LiveSummary, pending: set[int] | None, as_of: datetime
+) -> Figures:
+    try:
+        figures = summary.advance(session, pending, as_of)
+        session.commit()
+        return figures
+    finally:
+        session.close()
 
 
 @dataclass

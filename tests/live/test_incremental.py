@@ -30,7 +30,6 @@ from analytics.incremental import (
     LiveSummary,
     _percentile_cont,
     edge_crossings,
-    pipeline_ids,
 )
 from analytics.models import Summary
 from ingest_api.db import libpq_url, make_engine
@@ -65,6 +64,14 @@ def fresh(
         session, minutes=minutes, pipeline=pipeline, branch=branch, exact_up_to=exact, as_of=as_of
     )
     return summary.model_dump(mode="json")
+
+
+def pipeline_ids(session: Session, names: set[str]) -> set[int]:
+    rows = session.execute(
+        text("select id from pipelines where name = any(cast(:names as text[]))"),
+        {"names": list(names)},
+    )
+    return set(rows.scalars())
 
 
 def served(payload_json: str) -> dict[str, Any]:
