@@ -12,6 +12,8 @@ Scenarios: each `--history` size over the first `--pipelines` count, and each ot
 `--pipelines` count with the first history size (10k/200 is the baseline, measured in the same
 run; 1m/200 and 10k/1000 by default). `--database-url` adds one more: that database as it is
 (loaded already, e.g. a 10m history; the bench adds its own runs to it, source `bench-scale`).
+The largest history is measured a second time with no WebSocket client (`ingest`): the write
+path's own cost, which counts against the same 0.3-core goal and no live design can save.
 
 Prints one table: API CPU (cores, the `pulse api` process tree, from /proc) and PostgreSQL CPU
 (the server's process tree; n/a when the server is not on this machine), summaries computed per
@@ -36,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -84,6 +86,7 @@ class Scenario:
     url: str = ""
     postmaster: int | None = None
     load_s: float = 0.0
+    watched: bool = True  # False: the same ingest with no WebSocket client (the floor)
 
 
 @dataclass
@@ -134,7 +137,7 @@ async def _median_get(http: aiohttp.ClientSession, url: str, repeat: int) -> flo
 async def _measure(base: str, api_pid: int, result: Result, opts: argparse.Namespace) -> None:
     names = _pipeline_names(result.scenario.url)
     ws_base = base.replace("http://", "ws://") + "/ws/metrics?"
-    subs = subscriptions(names[0], names[1 % len(names)])
+    subs = subscriptions(names[0], names[1 % len(names)]) if result.scenario.watched else []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         stop = asyncio.Event()
         counts = [0]
@@ -271,14 +274,31 @@ def report(results: list[Result], opts: argparse.Namespace) -> str:
         )
     lines.append("")
     base = results[0]
+    floors = {
+        (r.scenario.runs, r.scenario.pipelines): r.cores
+        for r in results
+        if not r.scenario.watched and r.cores is not None
+    }
     for r in results:
         cores = r.cores
+        if not r.scenario.watched:
+            lines.append(
+                f"{r.scenario.label}: API + PostgreSQL {_cell(cores, 5, '.3f').strip()} cores for "
+                "the ingest alone, no viewer: the write path's own share of the goal"
+            )
+            continue
+        floor = floors.get((r.scenario.runs, r.scenario.pipelines))
         lines.append(
             f"{r.scenario.label}: API + PostgreSQL "
             + (
                 f"{cores:.3f} cores (goal <= {GOAL_CORES}: {_verdict(cores <= GOAL_CORES)})"
                 if cores is not None
                 else "n/a (the server is not on this machine)"
+            )
+            + (
+                f"; live updates {cores - floor:.3f} over the ingest alone"
+                if cores is not None and floor is not None
+                else ""
             )
         )
         if r is not base and cores is not None and base.cores:
@@ -308,7 +328,7 @@ def report(results: list[Result], opts: argparse.Namespace) -> str:
 
 
 def _label(runs: int, pipelines: int) -> str:
-    size = f"{runs // 1_000_000}m" if runs % 1_000_000 == 0 else f"{runs // 1000}k"
+    size = f"{runs / 1_000_000:.3g}m" if runs >= 1_000_000 else f"{runs // 1000}k"
     return f"{size if runs >= 1000 else runs}/{pipelines}"
 
 
@@ -340,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     try:
         admin = server.start()
-        for i, (runs, pipelines) in enumerate(scenarios_of(opts)):
+        wanted = scenarios_of(opts)
+        floor_of = (max(runs for runs, _ in wanted), wanted[0][1])
+        for i, (runs, pipelines) in enumerate(wanted):
             name = f"scale_{i}"
             scenario = Scenario(_label(runs, pipelines), runs, pipelines, postmaster=server.pid)
             with psycopg.connect(admin, autocommit=True) as conn:
@@ -351,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
                 scenario.load_s = sum(load(conn, runs, pipelines))
             print(f"{scenario.label}: loaded in {scenario.load_s:.0f} s", file=sys.stderr)
             results.append(run_scenario(scenario, scratch / name, opts))
+            if (runs, pipelines) == floor_of:
+                # The same ingest with nobody watching: what no live design can save.
+                quiet = replace(scenario, label=f"{scenario.label} ingest", watched=False)
+                results.append(run_scenario(quiet, scratch / f"{name}_ingest", opts))
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f"drop database {name} with (force)")
         if opts.database_url:
