@@ -135,6 +135,9 @@ class LiveSummary:
     figures: Figures | None = None
     _lines: dict[int, _Line] = field(default_factory=dict)
     _hist: Counter[int] = field(default_factory=Counter)  # the lines' histograms, merged
+    # The lines' counts and decided_duration_ms, summed (kept as lines come and go, so a
+    # publish does not add up every pipeline again).
+    _sums: Counter[str] = field(default_factory=Counter)
     _exact: bool = True
 
     def spans(self, as_of: datetime) -> list[Span]:
@@ -180,8 +183,8 @@ class LiveSummary:
         if not lines and not healths:
             # Nothing in the window moved: the same figures describe the later time.
             return self._publish(as_of, 0)
-        rest_total = sum(
-            line.counts["total"] for pid, line in self._lines.items() if pid not in lines
+        rest_total = self._sums["total"] - sum(
+            self._lines[pid].counts["total"] for pid in lines if pid in self._lines
         )
         total_row = self._recompute(session, lines, healths, as_of, rest_total)
         if total_row is not None and bool(total_row["is_exact"]) != self._exact:
@@ -206,6 +209,7 @@ class LiveSummary:
     def _full(self, session: Session, as_of: datetime) -> Figures:
         self._lines.clear()
         self._hist.clear()
+        self._sums.clear()
         # Every pipeline's line: a plan for the values at hand (the hub's generic plans suit
         # a few pipelines probed by index; for all of them at 10M runs, 0.3-0.8 s against
         # 15-70 ms).
@@ -272,7 +276,11 @@ class LiveSummary:
 
     def _drop(self, pid: int) -> None:
         line = self._lines.pop(pid, None)
-        if line is not None and line.hist:
+        if line is None:
+            return
+        self._sums.subtract(line.counts)
+        self._sums["decided_duration_ms"] -= line.decided_duration_ms
+        if line.hist:
             self._hist.subtract(line.hist)
 
     def _add(self, row: dict[str, Any], pipeline_health: Health) -> None:
@@ -294,6 +302,8 @@ class LiveSummary:
             json=summary.model_dump_json(),
         )
         self._hist.update(hist)
+        self._sums.update(self._lines[row["pipeline_id"]].counts)
+        self._sums["decided_duration_ms"] += row["decided_duration_ms"]
 
     def _publish(self, as_of: datetime, recomputed: int) -> Figures:
         self.as_of = as_of
@@ -312,15 +322,10 @@ class LiveSummary:
         return self.figures
 
     def _totals(self) -> dict[str, Any]:
-        counts = dict.fromkeys(_COUNTS, 0)
-        decided_ms = 0
-        last: tuple[datetime, int, str] | None = None
-        for line in self._lines.values():
-            for name in _COUNTS:
-                counts[name] += line.counts[name]
-            decided_ms += line.decided_duration_ms
-            if line.last is not None and (last is None or line.last[:2] > last[:2]):
-                last = line.last
+        counts = {name: self._sums[name] for name in _COUNTS}
+        decided_ms = self._sums["decided_duration_ms"]
+        lasts = [line.last for line in self._lines.values() if line.last is not None]
+        last = max(lasts, key=lambda found: found[:2]) if lasts else None
         decided = counts["success"] + counts["failure"]
         if self._exact:
             durations = sorted(d for line in self._lines.values() for d in line.durations)
