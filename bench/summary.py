@@ -7,8 +7,10 @@ durations), then rebuilds the rollups (`rebuild_rollups`, timed). Then, in the s
 windows of 60, 1440, 43200 and 525600 minutes, the median of `--repeat` calls of:
 
   first     the first GET /api/metrics/summary of that window through `pulse api` (one
-            worker), health included: the API makes the summary it then keeps for the window
-  api       the GETs after it: the kept summary brought up to date (nothing changes meanwhile)
+            worker), health included: answered afresh while the API makes, on the side, the
+            summary it then keeps for the window
+  api       the GETs after it: mostly the kept summary brought up to date (nothing changes
+            meanwhile); those sent while it is still being made are answered afresh
   api main  the same with branch=main (every pipeline has a main branch), after its first
   sql       run_summary(minutes) - the rollup query the API runs, without HTTP and health
   raw       the same figures as a GROUP BY over runs with its best index (run_summary_raw.sql)

@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.live = LiveHub(
             database_url=settings.database_url,
             sessions=sessionmaker(live_engine, expire_on_commit=False),
+            spare_sessions=app.state.sessionmaker,
             # After a database restart, drop the write pool's dead connections at once rather
             # than answering one 503 per stale connection.
             on_reconnect=app.state.write_pool.check,
