@@ -210,9 +210,9 @@ class LiveSummary:
         self._lines.clear()
         self._hist.clear()
         self._sums.clear()
-        # Every pipeline's line: a plan for the values at hand (the hub's generic plans suit
-        # a few pipelines probed by index; for all of them at 10M runs, 0.3-0.8 s against
-        # 15-70 ms).
+        # Every pipeline's line: a plan for the values at hand. The hub's generic plans suit
+        # a few pipelines probed by index, not every pipeline at once (at 10M runs a first
+        # ask took 0.3-0.8 s on them, before run_summary_lines v02).
         mode = session.execute(_PLAN_CACHE_MODE).scalar_one()
         session.execute(_SET_PLAN_CACHE_MODE, {"mode": "force_custom_plan"})
         try:

@@ -4,7 +4,7 @@ transaction (commit on success, roll back on error); services only flush."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
@@ -32,28 +32,17 @@ def libpq_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    engine = create_engine(
-        sqlalchemy_url(url),
+    return _engine(
+        url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        # While the database is down a request fails within seconds (503), never queues longer:
-        # the contract promises no request waits more than 5 s (bench/faults.py measures it).
-        pool_timeout=CONNECT_TIMEOUT_SEC,
-        # Every timestamp leaves the database as UTC, so it serialises with a trailing Z. JIT
-        # compilation costs more than our short queries take (measured: 0.8 s on one summary).
         # psycopg prepares a statement run 5 times; PostgreSQL may then switch to a generic plan
         # of the summary, which cannot see which branches of it apply (measured at 10M runs: a
         # year's summary went from 62 ms to over 20 s), so every call gets its own plan.
-        connect_args={
-            "options": "-c timezone=UTC -c jit=off -c plan_cache_mode=force_custom_plan",
-            "application_name": "pipeline-pulse",
-            "connect_timeout": CONNECT_TIMEOUT_SEC,
-        },
+        plan_cache_mode="force_custom_plan",
+        application_name="pipeline-pulse",
     )
-    # A stored time out of Python's range reads as null rather than failing the whole query.
-    event.listen(engine, "connect", lambda connection, _record: lenient.register(connection))
-    return engine
 
 
 def make_live_engine(url: str) -> Engine:
@@ -68,18 +57,32 @@ def make_live_engine(url: str) -> Engine:
     was most of their cost (16 subscriptions, 20 runs/s, 10k runs: PostgreSQL's CPU per tick
     110 -> 22 ms). No ping before each use: a connection found dead fails that tick (retried)
     or that GET (answered afresh), and the next use connects anew."""
-    engine = create_engine(
-        sqlalchemy_url(url),
+    return _engine(
+        url,
         pool_size=1,
         max_overflow=0,
-        pool_timeout=CONNECT_TIMEOUT_SEC,
         isolation_level="REPEATABLE READ",
+        plan_cache_mode="force_generic_plan",
+        application_name="pipeline-pulse-live",
+    )
+
+
+def _engine(url: str, *, plan_cache_mode: str, application_name: str, **pool: Any) -> Engine:
+    engine = create_engine(
+        sqlalchemy_url(url),
+        # While the database is down a request fails within seconds (503), never queues longer:
+        # the contract promises no request waits more than 5 s (bench/faults.py measures it).
+        pool_timeout=CONNECT_TIMEOUT_SEC,
+        # Every timestamp leaves the database as UTC, so it serialises with a trailing Z. JIT
+        # compilation costs more than our short queries take (measured: 0.8 s on one summary).
         connect_args={
-            "options": "-c timezone=UTC -c jit=off -c plan_cache_mode=force_generic_plan",
-            "application_name": "pipeline-pulse-live",
+            "options": f"-c timezone=UTC -c jit=off -c plan_cache_mode={plan_cache_mode}",
+            "application_name": application_name,
             "connect_timeout": CONNECT_TIMEOUT_SEC,
         },
+        **pool,
     )
+    # A stored time out of Python's range reads as null rather than failing the whole query.
     event.listen(engine, "connect", lambda connection, _record: lenient.register(connection))
     return engine
 
