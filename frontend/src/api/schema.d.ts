@@ -86,7 +86,11 @@ export interface paths {
          *     pipeline, each pipeline with its all-time health (per branch when a branch filter is given).
          *
          *     Read from rollup tables the database keeps exact in the writing transaction, so the cost does
-         *     not grow with history. Counts, rates, averages and last_* are exact. p50/p95 are exact
+         *     not grow with history. Each API process keeps the summaries asked for (and those watched on
+         *     /ws/metrics) for five minutes after the last ask and brings them up to date per request by
+         *     recomputing only the pipelines whose runs changed or that the window's edges passed since: a
+         *     repeated ask costs a few index probes (the first is computed afresh). Every answer holds every
+         *     run whose write was acknowledged before the request. Counts, rates, averages and last_* are exact. p50/p95 are exact
          *     (percentile_cont) when the window holds at most 2,000 runs; in larger
          *     windows they are estimated from merged duration histograms and lie within 1.96 % + 0.5 ms of
          *     percentile_cont's value (the histograms record durations in whole milliseconds). Rates are
