@@ -90,8 +90,9 @@ export interface paths {
          *     /ws/metrics) for five minutes after the last ask and brings them up to date per request by
          *     recomputing only the pipelines whose runs changed or that the window's edges passed since: a
          *     repeated ask costs a few index probes (the first is computed afresh). Every answer holds every
-         *     run whose write was acknowledged before the request. Counts, rates, averages and last_* are exact. p50/p95 are exact
-         *     (percentile_cont) when the window holds at most 2,000 runs; in larger
+         *     run whose write was acknowledged before the request. Counts, rates, averages and last_* are
+         *     exact. p50/p95 are exact (percentile_cont) when the window holds at most
+         *     2,000 runs; in larger
          *     windows they are estimated from merged duration histograms and lie within 1.96 % + 0.5 ms of
          *     percentile_cont's value (the histograms record durations in whole milliseconds). Rates are
          *     rounded to 4 decimals, seconds to 3.
