@@ -429,7 +429,13 @@ class LiveHub:
                 heard_all |= self._changed
             else:
                 resync = True
-            runs = await asyncio.to_thread(analytics.runs_by_id, session, heard_all.keys())
+            # The runs themselves only go to clients (summaries asked for over REST alone
+            # need just their pipelines).
+            runs = (
+                await asyncio.to_thread(analytics.runs_by_id, session, heard_all.keys())
+                if self._subscriptions
+                else []
+            )
             # Recomputing a pipeline is right whether or not the snapshot holds its change.
             changed = set(heard_all.values())
             # A deleted run has no row to show: clients are told its id. Only ids heard

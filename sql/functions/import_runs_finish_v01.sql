@@ -3,7 +3,7 @@
 -- the days of the rebuilt recoveries noted in history_changes for the worker; the alert state
 -- of each touched (pipeline, alerting branch) brought up to date by alert_decide, with any
 -- alert that decides recorded as `skipped` (history is not news: an import mails no one);
--- and one NOTIFY on `pulse_runs` ("*": every live subscription recomputes its figures).
+-- and one NOTIFY on `pulse_runs`, so live dashboards refresh their figures.
 create or replace function import_runs_finish(p_pipeline_ids integer[], p_last_alert_id bigint)
 returns void
 language plpgsql
@@ -11,6 +11,7 @@ as $$
 declare
     config alert_settings;
     scope record;
+    v_latest bigint;
 begin
     insert into history_changes (pipeline_id, day)
     select distinct recoveries.pipeline_id, (recoveries.recovered_at at time zone 'UTC')::date
@@ -48,7 +49,9 @@ begin
         and alerts.id > p_last_alert_id
         and alerts.state = 'pending';
 
-    -- Not a notification per run: "*" has every live subscription recomputed whole.
-    perform pg_notify('pulse_runs', '*');
+    select max(runs.id) into v_latest from runs where runs.pipeline_id = any(p_pipeline_ids);
+    if v_latest is not null then
+        perform pg_notify('pulse_runs', v_latest::text);
+    end if;
 end;
 $$;

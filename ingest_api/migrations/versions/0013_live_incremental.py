@@ -5,7 +5,8 @@ pipeline_health v02 also takes the pipelines to compute (`p_pipeline_ids`, defau
 run_summary_lines gives run_summary's per-pipeline lines for some pipelines with what the live
 hub needs to merge the overall figures; summary_edge_pipelines names, for every span a tick's
 window edges passed, the pipelines (and branches) of the runs and recoveries in it
-(sql/functions).
+(sql/functions). runs_notify v03 announces `<run id>:<pipeline id>`, so the hub knows a deleted
+run's pipeline too; import_runs_finish v02 announces "*" (every subscription recomputes).
 
 Revision ID: 0013
 Revises: 0012
@@ -33,10 +34,14 @@ def upgrade() -> None:
     run_sql_file(bind, "functions/pipeline_health_v02.sql")
     run_sql_file(bind, "functions/run_summary_lines_v01.sql")
     run_sql_file(bind, "functions/summary_edge_pipelines_v01.sql")
+    run_sql_file(bind, "triggers/runs_notify_v03.sql")
+    run_sql_file(bind, "functions/import_runs_finish_v02.sql")
 
 
 def downgrade() -> None:
     bind = op.get_bind()
+    run_sql_file(bind, "functions/import_runs_finish_v01.sql")
+    run_sql_file(bind, "triggers/runs_notify_v02.sql")
     op.execute("drop function summary_edge_pipelines(timestamptz[], timestamptz[])")
     op.execute(
         "drop function run_summary_lines("
